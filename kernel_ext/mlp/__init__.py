@@ -1,0 +1,59 @@
+"""jupyter-mlp's SDK: track runs, search them, read them back.
+
+    import mlp
+    with mlp.start_run(experiment="demo", name="baseline"):
+        mlp.log_params({"lr": 0.1})
+        mlp.log_metric("loss", 0.3, step=1)
+    mlp.runs(experiment="demo", where="metrics.loss < 0.5")
+
+``import mlp`` is light: the store, pandas and the server's packages load on
+first use.
+"""
+
+from . import errors
+from ._api import (
+    active_run,
+    delete_run,
+    end_run,
+    experiments,
+    flush,
+    get_run,
+    log_artifact,
+    log_artifacts,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    restore_run,
+    runs,
+    set_tag,
+    set_tags,
+    start_run,
+    status,
+)
+from ._run import Run
+from ._version import __version__
+
+__all__ = [
+    "Run",
+    "__version__",
+    "active_run",
+    "delete_run",
+    "end_run",
+    "errors",
+    "experiments",
+    "flush",
+    "get_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "restore_run",
+    "runs",
+    "set_tag",
+    "set_tags",
+    "start_run",
+    "status",
+]

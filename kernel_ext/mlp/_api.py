@@ -1,0 +1,244 @@
+"""The module-level SDK: ``mlp.start_run``, ``mlp.log_metric``, ``mlp.runs`` and friends."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._client import get_client
+from ._run import Run
+from .errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_RUN_COLUMNS = ("run_id", "experiment", "name", "status", "start_time", "end_time", "duration",
+                "user", "host", "parent_id", "source_name")
+_PAGE = 1000
+
+
+def start_run(
+    experiment: str | None = None,
+    name: str | None = None,
+    *,
+    tags: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    parent: Run | str | None = None,
+    nested: bool = False,
+    capture: bool = True,
+) -> Run:
+    """Start a run and make it the active one; use it as a context manager to end it.
+
+    ``experiment`` defaults to ``$MLP_EXPERIMENT`` or "Default"; ``name`` to
+    ``run-N``. Starting a run while another is active needs ``nested=True``
+    (the new run becomes its child) or an explicit ``parent``. With
+    ``capture=True`` the code, git state and environment are recorded.
+
+    >>> with mlp.start_run(experiment="demo", name="baseline") as run:
+    ...     mlp.log_params({"lr": 0.1})
+    ...     mlp.log_metric("loss", 0.3, step=1)
+    """
+    return get_client().start_run(experiment, name, tags=dict(tags) if tags else None,
+                                  params=params, parent=parent, nested=nested, capture=capture)
+
+
+def active_run() -> Run | None:
+    """The innermost active run of this process, or None."""
+    c = get_client()
+    return c.active[-1] if c.active else None
+
+
+def _active() -> Run:
+    c = get_client()
+    if not c.active:
+        raise InvalidInput("no active run: start one with `with mlp.start_run(...):` "
+                           "(or %%mlp track in a notebook)", field="run")
+    return c.active[-1]
+
+
+def end_run(status: str = "finished") -> None:
+    """End the active run (``finished``, ``failed`` or ``killed``)."""
+    _active().end(status)
+
+
+def log_metric(key: str, value: float, step: int | None = None, *,
+               timestamp: float | None = None) -> None:
+    """Log one metric point on the active run; buffered, so it costs microseconds.
+
+    ``step`` defaults to one more than the metric's previous step (0 first).
+
+    >>> for step in range(100):
+    ...     mlp.log_metric("loss", 1 / (step + 1), step=step)
+    """
+    c = get_client()
+    if not c.active:
+        _active()
+    c.log_metric(c.active[-1].id, key, value, step, timestamp)
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None, *,
+                timestamp: float | None = None) -> None:
+    """Log several metrics at one step: ``mlp.log_metrics({"loss": 0.3, "acc": 0.9}, step=5)``."""
+    _active().log_metrics(metrics, step, timestamp=timestamp)
+
+
+def log_param(key: str, value: Any) -> None:
+    """Log one param on the active run (params are fixed once logged)."""
+    _active().log_param(key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Log params; nested dicts become dotted keys: ``{"opt": {"lr": 0.1}}`` → ``opt.lr``."""
+    _active().log_params(params)
+
+
+def set_tag(key: str, value: Any) -> None:
+    """Set a tag on the active run (tags can change; params cannot)."""
+    _active().set_tag(key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    _active().set_tags(tags)
+
+
+def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> list[dict]:
+    """Store a file or folder with the active run: ``mlp.log_artifact("roc.png")``."""
+    return _active().log_artifact(local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str | Path, artifact_path: str = ".") -> list[dict]:
+    """Store every file inside ``local_dir`` with the active run."""
+    return _active().log_artifacts(local_dir, artifact_path)
+
+
+def flush() -> None:
+    """Send every buffered metric point now (it also happens every second and at exit)."""
+    get_client().flush()
+
+
+def get_run(ref: str | Run) -> Run:
+    """A run by id, unique id prefix, ``experiment/name``, ``@latest`` or ``@latest~N``.
+
+    >>> run = mlp.get_run("demo/baseline")
+    >>> run.metric_history("loss").tail()
+    """
+    c = get_client()
+    rid = ref.id if isinstance(ref, Run) else ref
+    if isinstance(rid, str) and rid in c.owned:
+        c.flush()
+    data = c.transport.get_run(rid)
+    run = c.owned.get(data["id"]) or Run(data, c)
+    run._full = data
+    return run
+
+
+def delete_run(ref: str | Run) -> None:
+    """Hide a run from searches (``mlp.restore_run`` brings it back)."""
+    c = get_client()
+    c.transport.delete_run(c.transport.resolve_run(ref.id if isinstance(ref, Run) else ref))
+
+
+def restore_run(ref: str | Run) -> None:
+    """Bring back a deleted run."""
+    c = get_client()
+    c.transport.restore_run(c.transport.resolve_run(ref.id if isinstance(ref, Run) else ref,
+                                                    include_deleted=True))
+
+
+def experiments() -> pd.DataFrame:
+    """Experiments with their number of runs and the time of the latest one."""
+    import pandas as pd
+
+    rows = get_client().transport.list_experiments()
+    df = pd.DataFrame(rows, columns=["id", "name", "description", "created_at", "runs",
+                                     "last_run"])
+    for col in ("created_at", "last_run"):
+        df[col] = pd.to_datetime(df[col], unit="s", utc=True)
+    return df
+
+
+def runs(
+    experiment: str | Sequence[str] | None = None,
+    where: str | None = None,
+    order_by: str | Sequence[str] | None = None,
+    limit: int | None = None,
+    *,
+    cursor: str | None = None,
+    include_deleted: bool = False,
+    deleted_only: bool = False,
+) -> pd.DataFrame:
+    """Search runs; returns a DataFrame with a row per run.
+
+    Columns: run attributes, then ``params.*``, ``metrics.*`` (last values) and
+    ``tags.*``. ``where`` is the query language (see README), ``order_by`` a
+    field or list of fields, ``-`` for descending. With ``limit``, the frame's
+    ``attrs["next_cursor"]`` fetches the next page via ``cursor=``.
+
+    >>> mlp.runs(experiment="demo", where="metrics.loss < 0.5 and params.depth = 6",
+    ...          order_by="-start_time")
+    """
+    c = get_client()
+    c.flush()
+    rows: list[dict] = []
+    nxt = cursor
+    while True:
+        want = _PAGE if limit is None else min(_PAGE, limit - len(rows))
+        page = c.transport.search_runs(experiment, where, order_by, want, nxt,
+                                       include_deleted, deleted_only)
+        rows += page["runs"]
+        nxt = page["next_cursor"]
+        if nxt is None or (limit is not None and len(rows) >= limit):
+            break
+    df = _frame(rows)
+    df.attrs["next_cursor"] = nxt
+    return df
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    import pandas as pd
+
+    cols: dict[str, list] = {k: [] for k in _RUN_COLUMNS}
+    extra: dict[str, dict[int, Any]] = {}
+    for i, r in enumerate(rows):
+        for k in _RUN_COLUMNS:
+            cols[k].append(r["id"] if k == "run_id" else r.get(k))
+        for prefix in ("params", "metrics", "tags"):
+            for k, v in r[prefix].items():
+                extra.setdefault(f"{prefix}.{k}", {})[i] = v
+    df = pd.DataFrame(cols)
+    for col in ("start_time", "end_time"):
+        df[col] = pd.to_datetime(df[col].astype("float64"), unit="s", utc=True)
+    n = len(rows)
+    data = {}
+    prefixes = ("params", "metrics", "tags")
+    for name in sorted(extra, key=lambda c: (prefixes.index(c.split(".", 1)[0]), c)):
+        values = extra[name]
+        series = pd.Series([values.get(i) for i in range(n)], dtype="object")
+        if name.startswith("metrics."):
+            series = series.astype("float64")
+        elif name.startswith("params."):
+            series = _maybe_numeric(series)
+        data[name] = series
+    if data:
+        df = pd.concat([df, pd.DataFrame(data)], axis=1)
+    return df
+
+
+def _maybe_numeric(s: pd.Series) -> pd.Series:
+    """A param column whose values are all numbers becomes numeric, so ``df["params.lr"] < 0.1``
+    works; mixed columns stay text."""
+    import pandas as pd
+
+    try:
+        return pd.to_numeric(s)
+    except (ValueError, TypeError):
+        return s
+
+
+def status() -> dict:
+    """Where runs go: transport, store, versions. ``%mlp status`` shows the same."""
+    info = dict(get_client().transport.info())
+    info["checked_at"] = time.time()
+    return info

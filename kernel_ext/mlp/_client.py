@@ -1,0 +1,286 @@
+"""The process-wide client: transport, metric buffer, active runs, exit handling."""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ._buffer import Flusher, MetricBuffer
+from .errors import InvalidInput
+
+if TYPE_CHECKING:
+    from ._run import Run
+    from .transport import Transport
+
+log = logging.getLogger("mlp")
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}={raw!r} is not a number", field=name) from None
+
+
+class Client:
+    """One per process. Created on first use so ``import mlp`` stays light."""
+
+    def __init__(self, transport: Transport | None = None) -> None:
+        self._transport = transport
+        self._lock = threading.RLock()
+        self.active: list[Run] = []
+        self.owned: dict[str, Run] = {}
+        self.flush_interval = _env_float("MLP_FLUSH_INTERVAL", 1.0)
+        self.heartbeat_interval = _env_float("MLP_HEARTBEAT_INTERVAL", 10.0)
+        self.system_interval = _env_float("MLP_SYSTEM_METRICS_INTERVAL", 10.0)
+        self.buffer = MetricBuffer(int(_env_float("MLP_BUFFER_POINTS", 1_000_000)))
+        self.flusher = Flusher(self.buffer, self._send, self.flush_interval, self._periodic)
+        self._last_heartbeat = 0.0
+        self._last_sample = time.time()
+        self._sampler: Any = None
+        self._failed_exit = False
+        self._exit_hooked = False
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            with self._lock:
+                if self._transport is None:
+                    from .transport import connect
+
+                    self._transport = connect()
+        return self._transport
+
+    # -- runs --------------------------------------------------------------------
+
+    def start_run(self, experiment: str | None, name: str | None, *, tags: dict | None,
+                  params: dict | None, parent: Any, nested: bool, capture: bool) -> Run:
+        from ._capture import capture_code
+        from ._run import Run
+
+        parent_id = _run_id_of(parent) if parent is not None else None
+        if self.active and parent_id is None:
+            if not nested:
+                cur = self.active[-1]
+                raise InvalidInput(
+                    f"run {cur.ref} is still active: end it with mlp.end_run(), use "
+                    "`with mlp.start_run(...)` so it ends by itself, or pass nested=True "
+                    "to start a child run", field="nested")
+            parent_id = self.active[-1].id
+        code = capture_code() if capture else None
+        experiment = experiment or os.environ.get("MLP_EXPERIMENT") or "Default"
+        data = self.transport.create_run(
+            experiment, name, run_id=uuid.uuid4().hex, parent_id=parent_id, tags=tags,
+            user=_user(), host=socket.gethostname(), pid=os.getpid(),
+            pid_started=_process_started(),
+            source_type=(code or {}).get("type"),
+            source_name=(code or {}).get("path"),
+        )
+        run = Run(data, client=self, capture=capture)
+        with self._lock:
+            self.active.append(run)
+            self.owned[run.id] = run
+        self._hook_exit()
+        self.flusher.start()
+        if params:
+            run.log_params(params)
+        if capture:
+            self.transport.put_capture(run.id, "code", code or {})
+            # git and the package list take a moment: gather them off the caller's thread.
+            threading.Thread(target=self._capture_context, args=(run.id,), daemon=True,
+                             name="mlp-capture").start()
+        return run
+
+    def end_run(self, run: Run, status: str = "finished", reason: str | None = None) -> None:
+        from ._capture import capture_code
+
+        if run.id in self.owned and run.status == "running" and run._capture:
+            try:
+                self.transport.put_capture(run.id, "code", capture_code())
+            except Exception as e:  # capture must never stop a run from ending
+                log.debug("mlp: code capture at end failed: %s", e)
+        self.flush()
+        run._data = self.transport.end_run(run.id, status, reason)
+        with self._lock:
+            if run in self.active:
+                self.active.remove(run)
+            self.owned.pop(run.id, None)
+        self.buffer.forget(run.id)
+
+    def _capture_context(self, run_id: str) -> None:
+        from ._capture import capture_environment, capture_git
+
+        try:
+            git = capture_git(_script_dir())
+            if git is not None:
+                self.transport.put_capture(run_id, "git", git)
+            self.transport.put_capture(run_id, "environment", capture_environment())
+        except Exception as e:
+            log.warning("mlp: could not record the environment of run %s: %s", run_id[:8], e)
+
+    # -- metrics -------------------------------------------------------------------
+
+    def log_metric(self, run_id: str, key: str, value: Any, step: Any, timestamp: Any) -> None:
+        if key.__class__ is not str or not key:
+            raise InvalidInput(f"metric name must be a non-empty string, got {key!r}", field="key")
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                f"metric {key!r} must be a number, got {value!r} ({type(value).__name__})",
+                field=key) from None
+        if step is not None and step.__class__ is not int:
+            step = _as_step(key, step)
+        self.buffer.add(run_id, key, v, step, time.time() if timestamp is None else
+                        float(timestamp))
+
+    def flush(self) -> None:
+        self.flusher.flush(raise_errors=True)
+
+    def _send(self, batch: dict) -> None:
+        import numpy as np
+
+        from .transport import MetricBatch
+
+        self.transport.log_metrics([
+            MetricBatch(run_id, key, np.frombuffer(s[0], dtype=np.int64),
+                        np.frombuffer(s[1], dtype=np.float64),
+                        np.frombuffer(s[2], dtype=np.float64))
+            for (run_id, key), s in batch.items()
+        ])
+
+    def _periodic(self, now: float) -> None:
+        ids = [r.id for r in list(self.active)]
+        if not ids:
+            return
+        if now - self._last_heartbeat >= self.heartbeat_interval:
+            self._last_heartbeat = now
+            self.transport.heartbeat(ids)
+        if self.system_interval > 0 and now - self._last_sample >= self.system_interval:
+            self._last_sample = now
+            if self._sampler is None:
+                from ._capture import SystemSampler
+
+                self._sampler = SystemSampler()
+                return  # the first CPU reading only primes psutil
+            sample = self._sampler.sample()
+            for rid in ids:
+                for key, value in sample.items():
+                    self.buffer.add(rid, key, value, None, now)
+
+    # -- exit ----------------------------------------------------------------------
+
+    def _hook_exit(self) -> None:
+        if self._exit_hooked:
+            return
+        self._exit_hooked = True
+        atexit.register(self._at_exit)
+        previous = sys.excepthook
+
+        def excepthook(tp, value, tb):
+            self._failed_exit = True
+            previous(tp, value, tb)
+
+        sys.excepthook = excepthook
+
+    def _at_exit(self) -> None:
+        """Flush, and end runs the program left open: failed after an uncaught exception,
+        crashed when a kernel shuts down under them, finished otherwise."""
+        in_kernel = "ipykernel" in sys.modules
+        status = "crashed" if in_kernel else "failed" if self._failed_exit else "finished"
+        reason = ("the kernel shut down while the run was active" if in_kernel else
+                  "the program raised an uncaught exception" if self._failed_exit else None)
+        try:
+            self.flusher.flush(raise_errors=False)
+            for run in reversed(list(self.active)):
+                self.end_run(run, status, reason)
+        except Exception as e:
+            log.warning("mlp: could not end runs at exit: %s", e)
+        self.flusher.stop()
+
+    def close(self) -> None:
+        """Flush and release the transport (used by tests and ``mlp.reset``)."""
+        try:
+            self.flusher.flush(raise_errors=False)
+        finally:
+            self.flusher.stop()
+            if self._transport is not None:
+                self._transport.close()
+            if self._exit_hooked:
+                atexit.unregister(self._at_exit)
+
+
+def _as_step(key: str, step: Any) -> int:
+    try:
+        as_int = int(step)
+        if as_int != step:
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInput(f"step of metric {key!r} must be a whole number, got {step!r}",
+                           field="step") from None
+    return as_int
+
+
+def _run_id_of(run: Any) -> str:
+    rid = getattr(run, "id", run)
+    if not isinstance(rid, str):
+        raise InvalidInput(f"parent must be a Run or a run id, got {run!r}", field="parent")
+    return rid
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return None
+
+
+def _process_started() -> float | None:
+    try:
+        import psutil
+
+        return psutil.Process().create_time()
+    except Exception:
+        return None
+
+
+def _script_dir() -> str | None:
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return os.path.dirname(os.path.abspath(path)) if path and "ipykernel" not in sys.modules \
+        else None
+
+
+_client: Client | None = None
+_client_lock = threading.Lock()
+
+
+def get_client() -> Client:
+    global _client
+    if _client is None:
+        with _client_lock:
+            if _client is None:
+                _client = Client()
+    return _client
+
+
+def reset(transport: Transport | None = None) -> Client:
+    """Flush and drop the process's client; the next call starts a fresh one."""
+    global _client
+    with _client_lock:
+        if _client is not None:
+            _client.close()
+        _client = Client(transport) if transport is not None else None
+    return get_client()
+

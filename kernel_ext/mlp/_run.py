@@ -1,0 +1,301 @@
+"""``Run``: a handle on one run, for logging to it and reading it back."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ._client import Client
+
+
+def _ts(t: float | None) -> str:
+    if t is None:
+        return ""
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+class Run:
+    """A run: log to it while it is active, read everything about it at any time.
+
+    >>> with mlp.start_run(experiment="demo") as run:
+    ...     run.log_metric("loss", 0.3, step=1)
+    >>> run.metrics["loss"]
+    0.3
+    """
+
+    def __init__(self, data: dict, client: Client, capture: bool = True) -> None:
+        self._data = data
+        self._client = client
+        self._capture = capture
+        self._full: dict | None = None
+
+    # -- identity ------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self._data["id"]
+
+    @property
+    def name(self) -> str:
+        return self._data["name"]
+
+    @property
+    def experiment(self) -> str:
+        return self._data["experiment"]
+
+    @property
+    def ref(self) -> str:
+        """``experiment/name (id prefix)``, how the run is shown in messages."""
+        return f"{self.experiment}/{self.name} ({self.id[:8]})"
+
+    @property
+    def status(self) -> str:
+        if self._is_own():
+            return self._data["status"]
+        return self._load()["status"]
+
+    @property
+    def status_reason(self) -> str | None:
+        return self._load().get("status_reason")
+
+    @property
+    def start_time(self) -> datetime:
+        return datetime.fromtimestamp(self._data["start_time"], tz=timezone.utc)
+
+    @property
+    def end_time(self) -> datetime | None:
+        t = self._load().get("end_time")
+        return None if t is None else datetime.fromtimestamp(t, tz=timezone.utc)
+
+    @property
+    def duration(self) -> float:
+        """Seconds from start to end (to now while running)."""
+        return self._load()["duration"]
+
+    @property
+    def user(self) -> str | None:
+        return self._data.get("user")
+
+    @property
+    def host(self) -> str | None:
+        return self._data.get("host")
+
+    @property
+    def parent_id(self) -> str | None:
+        return self._data.get("parent_id")
+
+    @property
+    def source(self) -> str | None:
+        """The script or notebook the run was started from."""
+        return self._data.get("source_name")
+
+    # -- data ------------------------------------------------------------------------
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self._load()["params"])
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._load()["tags"])
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Last value of each metric (the value at the highest step)."""
+        return {k: v["last"] for k, v in self._load()["metrics"].items()}
+
+    @property
+    def metric_summary(self) -> pd.DataFrame:
+        """Per metric: last, step of last, min, max and number of points."""
+        import pandas as pd
+
+        m = self._load()["metrics"]
+        return pd.DataFrame.from_dict(m, orient="index")[["last", "step", "min", "max", "count"]] \
+            if m else pd.DataFrame(columns=["last", "step", "min", "max", "count"])
+
+    @property
+    def artifacts(self) -> list[dict]:
+        """``[{"path", "size", "digest"}]`` of every artifact file."""
+        return list(self._load()["artifacts"])
+
+    @property
+    def children(self) -> list[Run]:
+        return [Run(self._client.transport.get_run(c), self._client)
+                for c in self._load()["children"]]
+
+    @property
+    def code(self) -> dict | None:
+        """The script, or the notebook cells in execution order, that produced the run."""
+        return self._client.transport.get_capture(self.id, "code")
+
+    @property
+    def git(self) -> dict | None:
+        """Commit, branch, dirty flag and diff of the git work tree, if there was one."""
+        return self._client.transport.get_capture(self.id, "git")
+
+    @property
+    def environment(self) -> dict | None:
+        """Python, packages, host and (redacted) environment variables."""
+        return self._client.transport.get_capture(self.id, "environment")
+
+    def metric_history(self, key: str) -> pd.DataFrame:
+        """Every point of a metric: columns ``step``, ``time`` (UTC) and ``value``."""
+        import pandas as pd
+
+        if self._is_own():
+            self._client.flush()
+        h = self._client.transport.metric_history(self.id, key)
+        return pd.DataFrame({
+            "step": h["step"],
+            "time": pd.to_datetime(h["time"], unit="s", utc=True),
+            "value": h["value"],
+        })
+
+    def download_artifacts(self, path: str, dst: str | Path = ".") -> Path:
+        """Copy an artifact file, or a folder of them, into ``dst``; returns the local path."""
+        return self._client.transport.download_artifacts(self.id, path, dst)
+
+    def refresh(self) -> Run:
+        """Read the run again from the store."""
+        self._full = self._client.transport.get_run(self.id)
+        self._data = {**self._data, **self._full}
+        return self
+
+    # -- logging -------------------------------------------------------------------
+
+    def log_metric(self, key: str, value: float, step: int | None = None, *,
+                   timestamp: float | None = None) -> None:
+        """Buffer one point; ``step`` defaults to one more than this metric's last step."""
+        self._client.log_metric(self.id, key, value, step, timestamp)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None, *,
+                    timestamp: float | None = None) -> None:
+        for k, v in metrics.items():
+            self._client.log_metric(self.id, k, v, step, timestamp)
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log params; nested dicts become dotted keys (``optimizer.name``)."""
+        self._client.transport.log_params(self.id, params)
+        self._full = None
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self._client.transport.set_tags(self.id, tags)
+        self._full = None
+
+    def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> list[dict]:
+        """Store a file (or a folder, recursively) under ``artifact_path`` (default: its name)."""
+        out = self._client.transport.log_artifact(self.id, local_path, artifact_path)
+        self._full = None
+        return out
+
+    def log_artifacts(self, local_dir: str | Path, artifact_path: str = ".") -> list[dict]:
+        """Store the files inside a folder at ``artifact_path`` (default: the run's root)."""
+        src = Path(local_dir)
+        out = []
+        for child in sorted(src.iterdir()):
+            dest = child.name if artifact_path in (".", "") else f"{artifact_path}/{child.name}"
+            out += self._client.transport.log_artifact(self.id, child, dest)
+        self._full = None
+        return out
+
+    def end(self, status: str = "finished") -> None:
+        """End the run (``finished``, ``failed`` or ``killed``), flushing its metrics first."""
+        self._client.end_run(self, status)
+        self._full = None
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.id not in self._client.owned:
+            return
+        if exc_type is None:
+            self.end("finished")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self._client.end_run(self, "killed", "interrupted")
+        else:
+            self._client.end_run(self, "failed", f"{exc_type.__name__}: {exc}")
+
+    # -- display ---------------------------------------------------------------------
+
+    def _is_own(self) -> bool:
+        return self.id in self._client.owned
+
+    def _load(self) -> dict:
+        if self._full is None or self._is_own():
+            if self._is_own():
+                self._client.flush()
+            self.refresh()
+        assert self._full is not None
+        return self._full
+
+    def __repr__(self) -> str:
+        d = self._full or self._data
+        extra = ""
+        if self._full is not None:
+            extra = f" params={len(d['params'])} metrics={len(d['metrics'])}"
+        return (f"<Run {self.experiment}/{self.name} {self.id[:8]} {d['status']}"
+                f" {_duration(d.get('duration'))}{extra}>")
+
+    def _repr_html_(self) -> str:
+        d = self._load()
+        e = html.escape
+        rows = [
+            ("status", d["status"] + (f" — {d['status_reason']}" if d.get("status_reason")
+                                      else "")),
+            ("id", d["id"]), ("started", _ts(d["start_time"])),
+            ("duration", _duration(d.get("duration"))), ("user", d.get("user") or ""),
+            ("source", d.get("source_name") or ""),
+        ]
+        params = "".join(f"<tr><td>{e(k)}</td><td>{e(str(v))}</td></tr>"
+                         for k, v in sorted(d["params"].items()))
+        metrics = "".join(
+            f"<tr><td>{e(k)}</td><td>{_fmt(m['last'])}</td><td>{m['step']}</td>"
+            f"<td>{_fmt(m['min'])}</td><td>{_fmt(m['max'])}</td></tr>"
+            for k, m in sorted(d["metrics"].items()))
+        head = "".join(f"<tr><th style='text-align:left'>{e(k)}</th><td>{e(str(v))}</td></tr>"
+                       for k, v in rows)
+        return (
+            f"<div class='mlp-run'><b>Run {e(d['experiment'])}/{e(d['name'])}</b>"
+            f"<table>{head}</table>"
+            + (f"<details open><summary>params ({len(d['params'])})</summary><table>{params}"
+               "</table></details>" if params else "")
+            + (f"<details open><summary>metrics ({len(d['metrics'])})</summary><table><tr>"
+               "<th>key</th><th>last</th><th>step</th><th>min</th><th>max</th></tr>"
+               f"{metrics}</table></details>" if metrics else "")
+            + (f"<details><summary>artifacts ({len(d['artifacts'])})</summary><ul>"
+               + "".join(f"<li>{e(a['path'])} ({a['size']} B)</li>" for a in d["artifacts"])
+               + "</ul></details>" if d["artifacts"] else "")
+            + "</div>"
+        )
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return str(v)
+    return f"{v:.6g}"

@@ -1,0 +1,70 @@
+"""Errors raised by the mlp SDK and the platform services.
+
+They live in the kernel package so that both transports (in-process and HTTP)
+raise the same classes: a user catches ``mlp.errors.InvalidInput`` whichever
+way their run reaches the store.
+"""
+
+from __future__ import annotations
+
+
+class MLPError(Exception):
+    """Base class of every error jupyter-mlp raises on purpose."""
+
+    #: HTTP status a handler maps this error to.
+    status = 500
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict:
+        return {"error": type(self).__name__, "message": self.message, "field": self.field}
+
+
+class InvalidInput(MLPError):
+    """A value given by the caller is malformed; the message names it and the fix."""
+
+    status = 400
+
+
+class NotFound(MLPError):
+    """A run, experiment, artifact or metric that does not exist."""
+
+    status = 404
+
+
+class Conflict(MLPError):
+    """The request contradicts what is stored (e.g. re-logging a param with another value)."""
+
+    status = 409
+
+
+class QueryError(InvalidInput):
+    """A malformed search query; ``position`` is the 0-based offset of the problem."""
+
+    def __init__(self, message: str, query: str, position: int, field: str = "where") -> None:
+        pointer = " " * (position + 2) + "^"
+        super().__init__(f"{message} (at position {position})\n  {query}\n{pointer}", field=field)
+        self.query = query
+        self.position = position
+        self.reason = message
+
+
+class SchemaMismatch(MLPError):
+    """The database schema is not the one this version of jupyter-mlp needs."""
+
+    status = 503
+
+
+class ServerDependencyMissing(MLPError):
+    """In-process mode needs packages that a kernel-only install does not have."""
+
+
+def from_dict(data: dict) -> MLPError:
+    """Rebuild an error sent as JSON by the server (used by the HTTP transport)."""
+    cls = {c.__name__: c for c in (InvalidInput, NotFound, Conflict, SchemaMismatch)}.get(
+        data.get("error", ""), MLPError
+    )
+    return cls(data.get("message", "unknown error"), field=data.get("field"))

@@ -1,0 +1,108 @@
+"""The interface between the SDK and a store: in-process today, HTTP next.
+
+Every method takes and returns plain Python data (dicts, lists, numpy arrays)
+so that a transport can send it over the wire; errors are ``mlp.errors``
+exceptions. The contract test suite runs against every implementation.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+
+class MetricBatch(NamedTuple):
+    """The points of one metric of one run, as three equal-length arrays."""
+
+    run_id: str
+    key: str
+    steps: np.ndarray  # int64
+    times: np.ndarray  # float64, seconds since the epoch
+    values: np.ndarray  # float64
+
+
+class Transport(abc.ABC):
+    """What the SDK needs from wherever runs are stored."""
+
+    #: "in-process" or "http"; shown by ``mlp.status()``.
+    kind: str = ""
+
+    @abc.abstractmethod
+    def info(self) -> dict:
+        """Version, store and transport facts."""
+
+    @abc.abstractmethod
+    def create_run(self, experiment: str, name: str | None = None, **fields: Any) -> dict:
+        """Start a run; ``run_id=`` makes a retried call idempotent."""
+
+    @abc.abstractmethod
+    def end_run(self, run_id: str, status: str = "finished", reason: str | None = None) -> dict:
+        """End a run with a final status."""
+
+    @abc.abstractmethod
+    def heartbeat(self, run_ids: Sequence[str]) -> None:
+        """Tell the store these runs' processes are alive."""
+
+    @abc.abstractmethod
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    def delete_tag(self, run_id: str, key: str) -> None: ...
+
+    @abc.abstractmethod
+    def log_metrics(self, batches: Sequence[MetricBatch]) -> int:
+        """Store metric points durably; returns how many were stored."""
+
+    @abc.abstractmethod
+    def metric_history(self, run_id: str, key: str) -> dict[str, np.ndarray]:
+        """``{"step": int64[], "time": float64[], "value": float64[]}`` ordered by step."""
+
+    @abc.abstractmethod
+    def put_capture(self, run_id: str, kind: str, payload: Mapping[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    def get_capture(self, run_id: str, kind: str) -> dict | None: ...
+
+    @abc.abstractmethod
+    def log_artifact(self, run_id: str, local_path: str | Path,
+                     artifact_path: str | None = None) -> list[dict]: ...
+
+    @abc.abstractmethod
+    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[dict]: ...
+
+    @abc.abstractmethod
+    def download_artifacts(self, run_id: str, path: str, dst: str | Path) -> Path: ...
+
+    @abc.abstractmethod
+    def resolve_run(self, ref: str, include_deleted: bool = False) -> str:
+        """The id of the run a reference (id, prefix, experiment/name, @latest~N) names."""
+
+    @abc.abstractmethod
+    def get_run(self, ref: str) -> dict: ...
+
+    @abc.abstractmethod
+    def search_runs(self, experiment: str | Sequence[str] | None = None, where: str | None = None,
+                    order_by: str | Sequence[str] | None = None, limit: int | None = 100,
+                    cursor: str | None = None, include_deleted: bool = False,
+                    deleted_only: bool = False) -> dict:
+        """``{"runs": [run dicts with params/metrics/tags], "next_cursor": str | None}``."""
+
+    @abc.abstractmethod
+    def list_experiments(self) -> list[dict]: ...
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def restore_run(self, run_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections; the transport is not used afterwards."""

@@ -1,0 +1,108 @@
+"""In-process transport: the SDK calls the tracking service directly on MLP_HOME."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import ServerDependencyMissing
+from .base import MetricBatch, Transport
+
+
+class LocalTransport(Transport):
+    """Talks to a ``TrackingService`` in this process (no server needed)."""
+
+    kind = "in-process"
+
+    def __init__(self, service: Any) -> None:
+        from mlp_server.tracking import Series
+
+        self.service = service
+        self._series = Series
+
+    @classmethod
+    def from_config(cls, **config: Any) -> LocalTransport:
+        """Open the store named by ``MLP_*`` environment variables and ``config`` traits."""
+        try:
+            from mlp_server.config import MLP
+            from mlp_server.tracking import open_service
+        except ImportError as e:
+            raise ServerDependencyMissing(
+                f"in-process mode needs the server's packages ({e.name} is missing): "
+                "pip install 'jupyter-mlp[server]', or set MLP_SERVER_URL to log to a server"
+            ) from None
+        return cls(open_service(MLP(**config)))
+
+    def info(self) -> dict:
+        store = self.service.store
+        return {"version": __version__, "transport": self.kind, "store": store.display_url,
+                "schema": store.revision(), "artifact_root": self.service.artifacts.root_url}
+
+    def create_run(self, experiment: str, name: str | None = None, **fields: Any) -> dict:
+        return self.service.create_run(experiment, name, **fields)
+
+    def end_run(self, run_id: str, status: str = "finished", reason: str | None = None) -> dict:
+        return self.service.end_run(run_id, status, reason=reason)
+
+    def heartbeat(self, run_ids: Sequence[str]) -> None:
+        self.service.heartbeat(run_ids)
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        self.service.log_params(run_id, params)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        self.service.set_tags(run_id, tags)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.service.delete_tag(run_id, key)
+
+    def log_metrics(self, batches: Sequence[MetricBatch]) -> int:
+        return self.service.log_metrics([self._series(*b) for b in batches])
+
+    def metric_history(self, run_id: str, key: str) -> dict[str, np.ndarray]:
+        return self.service.metric_history(run_id, key)
+
+    def put_capture(self, run_id: str, kind: str, payload: Mapping[str, Any]) -> None:
+        self.service.put_capture(run_id, kind, payload)
+
+    def get_capture(self, run_id: str, kind: str) -> dict | None:
+        return self.service.get_capture(run_id, kind)
+
+    def log_artifact(self, run_id: str, local_path: str | Path,
+                     artifact_path: str | None = None) -> list[dict]:
+        return self.service.log_artifact(run_id, local_path, artifact_path)
+
+    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[dict]:
+        return self.service.list_artifacts(run_id, prefix)
+
+    def download_artifacts(self, run_id: str, path: str, dst: str | Path) -> Path:
+        return self.service.download_artifacts(run_id, path, dst)
+
+    def resolve_run(self, ref: str, include_deleted: bool = False) -> str:
+        return self.service.resolve_run(ref, include_deleted)
+
+    def get_run(self, ref: str) -> dict:
+        return self.service.get_run(ref)
+
+    def search_runs(self, experiment: str | Sequence[str] | None = None, where: str | None = None,
+                    order_by: str | Sequence[str] | None = None, limit: int | None = 100,
+                    cursor: str | None = None, include_deleted: bool = False,
+                    deleted_only: bool = False) -> dict:
+        return self.service.search_runs(experiment, where, order_by, limit, cursor,
+                                        include_deleted=include_deleted, deleted_only=deleted_only)
+
+    def list_experiments(self) -> list[dict]:
+        return self.service.list_experiments()
+
+    def delete_run(self, run_id: str) -> None:
+        self.service.delete_run(run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        self.service.restore_run(run_id)
+
+    def close(self) -> None:
+        self.service.store.dispose()

@@ -1,0 +1,78 @@
+"""Configuration of the platform services, as traitlets.
+
+Every trait can be set in ``jupyter_server_config.py`` (``c.MLP.db_url = ...``)
+or from the ``MLP_*`` environment variable named in its help.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from traitlets import Bool, Float, Int, Unicode, default
+from traitlets.config import Configurable
+
+
+class MLP(Configurable):
+    """Where jupyter-mlp keeps its data and how it talks to the store."""
+
+    home = Unicode(
+        help="Folder of the embedded store and artifacts (env MLP_HOME; default ~/.mlp).",
+    ).tag(config=True)
+
+    db_url = Unicode(
+        help=(
+            "SQLAlchemy URL of the store (env MLP_DB_URL). Default: SQLite in WAL mode at "
+            "$MLP_HOME/mlp.db. For a team: postgresql+psycopg://user@host/db."
+        ),
+    ).tag(config=True)
+
+    artifact_root = Unicode(
+        help=(
+            "Where artifacts are stored: a folder or any fsspec URL such as s3://bucket/mlp "
+            "(env MLP_ARTIFACT_ROOT; default $MLP_HOME/artifacts)."
+        ),
+    ).tag(config=True)
+
+    auto_migrate = Bool(
+        help=(
+            "Upgrade the schema automatically when the store is opened (env MLP_AUTO_MIGRATE). "
+            "Default: on for SQLite, off for shared databases, which are upgraded with "
+            "`jupyter mlp db upgrade`."
+        ),
+    ).tag(config=True)
+
+    heartbeat_timeout = Float(
+        help=(
+            "Seconds without a heartbeat after which a running run is marked crashed "
+            "(env MLP_HEARTBEAT_TIMEOUT; default 60)."
+        ),
+    ).tag(config=True)
+
+    sqlite_busy_timeout = Int(
+        60_000,
+        help="Milliseconds a SQLite writer waits for another writer before giving up.",
+    ).tag(config=True)
+
+    @default("home")
+    def _default_home(self) -> str:
+        return os.environ.get("MLP_HOME") or str(Path.home() / ".mlp")
+
+    @default("db_url")
+    def _default_db_url(self) -> str:
+        return os.environ.get("MLP_DB_URL") or f"sqlite:///{Path(self.home) / 'mlp.db'}"
+
+    @default("artifact_root")
+    def _default_artifact_root(self) -> str:
+        return os.environ.get("MLP_ARTIFACT_ROOT") or str(Path(self.home) / "artifacts")
+
+    @default("auto_migrate")
+    def _default_auto_migrate(self) -> bool:
+        env = os.environ.get("MLP_AUTO_MIGRATE")
+        if env is not None:
+            return env.strip().lower() in {"1", "true", "yes", "on"}
+        return self.db_url.startswith("sqlite")
+
+    @default("heartbeat_timeout")
+    def _default_heartbeat_timeout(self) -> float:
+        return float(os.environ.get("MLP_HEARTBEAT_TIMEOUT", "60"))

@@ -1,0 +1,5 @@
+"""The platform's store: one SQLAlchemy engine, the schema, and its migrations."""
+
+from .engine import SCHEMA_REVISION, Store, open_store
+
+__all__ = ["SCHEMA_REVISION", "Store", "open_store"]

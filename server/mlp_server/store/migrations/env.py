@@ -1,0 +1,25 @@
+"""Alembic environment: migrate the connection handed in by Store.upgrade, or a URL."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from mlp_server.store.schema import metadata
+
+config = context.config
+
+
+def run() -> None:
+    conn = config.attributes.get("connection")
+    if conn is not None:
+        context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.begin() as connection:
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run()

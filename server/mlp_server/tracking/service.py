@@ -1,0 +1,705 @@
+"""Experiment tracking: experiments, runs, params, metrics, tags, artifacts, captures.
+
+A plain Python service over the store. It imports neither tornado nor
+Jupyter; the in-process transport calls it directly and the server's REST
+handlers call the same methods. Every method validates its input and raises
+``mlp.errors`` exceptions that name the field and the fix.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import os
+import re
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, delete, func, insert, or_, select, true, update
+
+from mlp.errors import Conflict, InvalidInput, NotFound
+
+from ..store import Store
+from ..store.schema import (
+    artifacts,
+    captures,
+    experiments,
+    metric_chunks,
+    metric_latest,
+    params,
+    runs,
+    tags,
+)
+from . import search
+from .artifacts import ArtifactStore, clean_artifact_path
+from .metrics import CHUNK_POINTS, Series, Summary, decode, encode
+from .query import parse, parse_order_by
+
+STATUSES = ("running", "finished", "failed", "killed", "crashed")
+TERMINAL = ("finished", "failed", "killed", "crashed")
+CAPTURE_KINDS = ("code", "git", "environment")
+MAX_KEY = 255
+MAX_PARAM_VALUE = 6000
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+_LATEST = re.compile(r"^@latest(?:~(\d+))?$")
+_REAP_EVERY = 5.0
+
+RUN_COLUMNS = (
+    runs.c.id, runs.c.name, runs.c.status, runs.c.status_reason, runs.c.start_time,
+    runs.c.end_time, runs.c.heartbeat_at, runs.c.user, runs.c.host, runs.c.pid,
+    runs.c.parent_id, runs.c.source_type, runs.c.source_name, runs.c.deleted_at,
+    experiments.c.name.label("experiment"),
+)
+
+
+def flatten_params(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"optimizer": {"name": "adam"}}`` → ``{"optimizer.name": "adam"}``."""
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if not isinstance(k, str):
+            raise InvalidInput(f"param names must be strings, got {k!r}", field="params")
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and v:
+            out.update(flatten_params(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def check_key(key: Any, what: str) -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidInput(f"{what} name must be a non-empty string, got {key!r}", field=what)
+    if len(key) > MAX_KEY:
+        raise InvalidInput(f"{what} name {key[:40]!r}... is longer than {MAX_KEY} characters",
+                           field=what)
+    return key
+
+
+def param_text(value: Any) -> tuple[str, float | None]:
+    """A param's stored text and, when it is a number, its numeric value."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        text = repr(value)
+    elif isinstance(value, (list, tuple, dict)):
+        text = json.dumps(value, default=str, sort_keys=True)
+    else:
+        text = str(value)
+    num = None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        num = float(value)
+    else:
+        try:
+            num = float(text)
+        except ValueError:
+            num = None
+    if num is not None and not math.isfinite(num):
+        num = None
+    return text, num
+
+
+class TrackingService:
+    """Experiments and runs over a ``Store`` and an ``ArtifactStore``."""
+
+    def __init__(
+        self,
+        store: Store,
+        artifacts: ArtifactStore,
+        *,
+        heartbeat_timeout: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.artifacts = artifacts
+        self.heartbeat_timeout = heartbeat_timeout
+        self.clock = clock
+        self.hostname = socket.gethostname()
+        self._last_reap = 0.0
+
+    # -- experiments ---------------------------------------------------------------
+
+    def get_or_create_experiment(self, name: str) -> dict:
+        name = _experiment_name(name)
+        with self.store.read() as conn:
+            row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
+        if row is not None:
+            return dict(row._mapping)
+        with self.store.write() as conn:
+            row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
+            if row is None:
+                conn.execute(insert(experiments).values(name=name, created_at=self.clock()))
+                row = conn.execute(select(experiments).where(experiments.c.name == name)).one()
+        return dict(row._mapping)
+
+    def list_experiments(self) -> list[dict]:
+        counts = (
+            select(runs.c.experiment_id, func.count().label("runs"),
+                   func.max(runs.c.start_time).label("last_run"))
+            .where(runs.c.deleted_at.is_(None))
+            .group_by(runs.c.experiment_id)
+            .subquery()
+        )
+        stmt = (
+            select(experiments, func.coalesce(counts.c.runs, 0).label("runs"), counts.c.last_run)
+            .outerjoin(counts, counts.c.experiment_id == experiments.c.id)
+            .where(experiments.c.deleted_at.is_(None))
+            .order_by(experiments.c.name)
+        )
+        with self.store.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    # -- runs ----------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment: str = "Default",
+        name: str | None = None,
+        *,
+        run_id: str | None = None,
+        parent_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        user: str | None = None,
+        host: str | None = None,
+        pid: int | None = None,
+        pid_started: float | None = None,
+        source_type: str | None = None,
+        source_name: str | None = None,
+        start_time: float | None = None,
+    ) -> dict:
+        """Start a run. Passing ``run_id`` makes the call idempotent (safe to retry)."""
+        if run_id is not None and not _RUN_ID.match(run_id):
+            raise InvalidInput(f"run id {run_id!r} must be 32 lowercase hex digits", field="run_id")
+        if name is not None:
+            name = check_key(name, "run")
+        exp = self.get_or_create_experiment(experiment)
+        now = self.clock()
+        new_id = run_id or uuid.uuid4().hex
+        with self.store.write() as conn:
+            if run_id is not None and conn.execute(
+                select(runs.c.id).where(runs.c.id == run_id)
+            ).first():
+                return self._run_row(conn, run_id)
+            if parent_id is not None and not conn.execute(
+                select(runs.c.id).where(runs.c.id == parent_id)
+            ).first():
+                raise NotFound(f"parent run {parent_id!r} does not exist", field="parent_id")
+            if name is None:
+                n = conn.execute(
+                    select(func.count()).select_from(runs)
+                    .where(runs.c.experiment_id == exp["id"])
+                ).scalar_one()
+                name = f"run-{n + 1}"
+            conn.execute(insert(runs).values(
+                id=new_id, experiment_id=exp["id"], name=name, status="running",
+                start_time=start_time or now, heartbeat_at=now, user=user, host=host or None,
+                pid=pid, pid_started=pid_started, parent_id=parent_id,
+                source_type=source_type, source_name=source_name,
+            ))
+            if tags:
+                self._upsert_tags(conn, new_id, tags)
+            return self._run_row(conn, new_id)
+
+    def end_run(self, run_id: str, status: str = "finished", *, reason: str | None = None,
+                end_time: float | None = None) -> dict:
+        """End a run with a terminal status; ending it again with the same status is a no-op."""
+        if status not in TERMINAL:
+            raise InvalidInput(
+                f"status {status!r} is not a final status: use one of {', '.join(TERMINAL)}",
+                field="status")
+        with self.store.write() as conn:
+            row = self._require_run(conn, run_id)
+            if row.status == "running" or (row.status == "crashed" and status != "crashed"):
+                conn.execute(update(runs).where(runs.c.id == run_id).values(
+                    status=status, status_reason=reason, end_time=end_time or self.clock()))
+            return self._run_row(conn, run_id)
+
+    def heartbeat(self, run_ids: Iterable[str]) -> None:
+        ids = list(run_ids)
+        if not ids:
+            return
+        with self.store.write() as conn:
+            conn.execute(update(runs).where(runs.c.id.in_(ids), runs.c.status == "running")
+                         .values(heartbeat_at=self.clock()))
+
+    def delete_run(self, run_id: str) -> None:
+        with self.store.write() as conn:
+            self._require_run(conn, run_id, allow_deleted=True)
+            conn.execute(update(runs).where(runs.c.id == run_id).values(deleted_at=self.clock()))
+
+    def restore_run(self, run_id: str) -> None:
+        with self.store.write() as conn:
+            self._require_run(conn, run_id, allow_deleted=True)
+            conn.execute(update(runs).where(runs.c.id == run_id).values(deleted_at=None))
+
+    def resolve_run(self, ref: str, include_deleted: bool = False) -> str:
+        """A run id from a reference: an id, a unique id prefix, ``experiment/name``,
+        a run name, ``@latest`` or ``@latest~N`` (N runs before the latest)."""
+        if not isinstance(ref, str) or not ref.strip():
+            raise InvalidInput(f"run reference must be a non-empty string, got {ref!r}",
+                               field="run")
+        ref = ref.strip()
+        live = true() if include_deleted else runs.c.deleted_at.is_(None)
+        with self.store.read() as conn:
+            if _RUN_ID.match(ref):
+                if conn.execute(select(runs.c.id).where(runs.c.id == ref)).first():
+                    return ref
+                raise NotFound(f"no run has id {ref}", field="run")
+            m = _LATEST.match(ref)
+            if m:
+                back = int(m.group(1) or 0)
+                rid = conn.execute(select(runs.c.id).where(live)
+                                   .order_by(runs.c.start_time.desc(), runs.c.id)
+                                   .offset(back).limit(1)).scalar()
+                if rid is None:
+                    raise NotFound(f"there is no run {ref}: only "
+                                   f"{conn.execute(select(func.count()).where(live).select_from(runs)).scalar()}"
+                                   " runs exist", field="run")
+                return rid
+            if "/" in ref:
+                exp, _, name = ref.partition("/")
+                rid = conn.execute(
+                    select(runs.c.id).join(experiments)
+                    .where(experiments.c.name == exp, runs.c.name == name, live)
+                    .order_by(runs.c.start_time.desc()).limit(1)).scalar()
+                if rid is None:
+                    raise NotFound(f"no run named {name!r} in experiment {exp!r}", field="run")
+                return rid
+            cands = conn.execute(
+                select(runs.c.id).where(live, or_(runs.c.name == ref, runs.c.id.like(f"{ref}%")))
+                .limit(6)).scalars().all() if re.fullmatch(r"[0-9a-f]{4,31}", ref) else []
+            if not cands:
+                cands = conn.execute(select(runs.c.id).where(live, runs.c.name == ref)
+                                     .order_by(runs.c.start_time.desc()).limit(6)).scalars().all()
+        if len(cands) == 1:
+            return cands[0]
+        if not cands:
+            raise NotFound(f"no run matches {ref!r}: use a run id, a unique id prefix, "
+                           "'experiment/name' or '@latest'", field="run")
+        raise InvalidInput(f"{ref!r} matches several runs ({', '.join(c[:8] for c in cands)}...): "
+                           "use more of the id, or 'experiment/name'", field="run")
+
+    def get_run(self, ref: str) -> dict:
+        """The run with its params, tags, metric summaries, artifacts and children."""
+        run_id = self.resolve_run(ref)
+        self._reap_one(run_id)
+        with self.store.read() as conn:
+            run = self._run_row(conn, run_id)
+            run["params"] = self._params_of(conn, [run_id]).get(run_id, {})
+            run["tags"] = self._tags_of(conn, [run_id]).get(run_id, {})
+            run["metrics"] = {
+                r.key: {"last": Summary.from_row(r).last_value, "step": r.last_step,
+                        "time": r.last_time, "min": r.min_value, "max": r.max_value,
+                        "count": r.count}
+                for r in conn.execute(select(metric_latest).where(metric_latest.c.run_id == run_id)
+                                      .order_by(metric_latest.c.key))
+            }
+            run["artifacts"] = self._artifacts_of(conn, run_id)
+            run["children"] = list(conn.execute(
+                select(runs.c.id).where(runs.c.parent_id == run_id, runs.c.deleted_at.is_(None))
+                .order_by(runs.c.start_time)).scalars())
+        return run
+
+    # -- params and tags -----------------------------------------------------------
+
+    def log_params(self, run_id: str, values: Mapping[str, Any]) -> None:
+        """Log params (nested dicts flatten to dotted keys). A param is logged once: the same
+        value again is fine, another value is a ``Conflict`` naming the param."""
+        if not isinstance(values, Mapping):
+            raise InvalidInput(f"params must be a dict, got {type(values).__name__}",
+                               field="params")
+        flat = flatten_params(values)
+        rows = {}
+        for k, v in flat.items():
+            check_key(k, "param")
+            text, num = param_text(v)
+            if len(text) > MAX_PARAM_VALUE:
+                raise InvalidInput(
+                    f"param {k!r} is {len(text)} characters long (at most {MAX_PARAM_VALUE}): "
+                    "log large values as an artifact instead", field=k)
+            rows[k] = {"run_id": run_id, "key": k, "value": text, "value_num": num}
+        if not rows:
+            return
+        with self.store.write() as conn:
+            self._require_run(conn, run_id)
+            existing = dict(conn.execute(
+                select(params.c.key, params.c.value)
+                .where(params.c.run_id == run_id, params.c.key.in_(list(rows)))).all())
+            for k, old in existing.items():
+                if old != rows[k]["value"]:
+                    raise Conflict(
+                        f"param {k!r} is already {old!r} on this run and cannot become "
+                        f"{rows[k]['value']!r}: params are fixed once logged; start a new run, "
+                        "or log the changing value as a metric or a tag", field=k)
+            new = [r for k, r in rows.items() if k not in existing]
+            if new:
+                conn.execute(insert(params), new)
+
+    def set_tags(self, run_id: str, values: Mapping[str, Any]) -> None:
+        if not isinstance(values, Mapping):
+            raise InvalidInput(f"tags must be a dict, got {type(values).__name__}", field="tags")
+        with self.store.write() as conn:
+            self._require_run(conn, run_id)
+            self._upsert_tags(conn, run_id, values)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self.store.write() as conn:
+            self._require_run(conn, run_id)
+            conn.execute(delete(tags).where(tags.c.run_id == run_id, tags.c.key == key))
+
+    def _upsert_tags(self, conn, run_id: str, values: Mapping[str, Any]) -> None:
+        clean = {check_key(k, "tag"): str(v) for k, v in values.items()}
+        if not clean:
+            return
+        conn.execute(delete(tags).where(tags.c.run_id == run_id, tags.c.key.in_(list(clean))))
+        conn.execute(insert(tags), [{"run_id": run_id, "key": k, "value": v}
+                                    for k, v in clean.items()])
+
+    # -- metrics -------------------------------------------------------------------
+
+    def log_metrics(self, batch: Iterable[Series]) -> int:
+        """Store metric points, appended as chunks in one transaction; returns the count."""
+        series = [s for s in batch if len(s)]
+        if not series:
+            return 0
+        for s in series:
+            check_key(s.key, "metric")
+        with self.store.write() as conn:
+            for rid in {s.run_id for s in series}:
+                self._require_run(conn, rid)
+            for s in series:
+                self._append_chunks(conn, s)
+                self._update_summary(conn, s)
+        return sum(len(s) for s in series)
+
+    def _append_chunks(self, conn, s: Series) -> None:
+        steps, times, values = s.steps, s.times, s.values
+        last = conn.execute(
+            select(metric_chunks).where(metric_chunks.c.run_id == s.run_id,
+                                        metric_chunks.c.key == s.key)
+            .order_by(metric_chunks.c.id.desc()).limit(1)).first()
+        if last is not None and last.n < CHUNK_POINTS:
+            # Top up the newest chunk so many small flushes don't leave many tiny rows.
+            take = CHUNK_POINTS - last.n
+            ps, pt, pv = decode(last)
+            conn.execute(update(metric_chunks).where(metric_chunks.c.id == last.id).values(
+                **encode(np.concatenate([ps, steps[:take]]), np.concatenate([pt, times[:take]]),
+                         np.concatenate([pv, values[:take]]))))
+            steps, times, values = steps[take:], times[take:], values[take:]
+        rows = [
+            {"run_id": s.run_id, "key": s.key,
+             **encode(steps[i:i + CHUNK_POINTS], times[i:i + CHUNK_POINTS],
+                      values[i:i + CHUNK_POINTS])}
+            for i in range(0, len(values), CHUNK_POINTS)
+        ]
+        if rows:
+            conn.execute(insert(metric_chunks), rows)
+
+    def _update_summary(self, conn, s: Series) -> None:
+        where = and_(metric_latest.c.run_id == s.run_id, metric_latest.c.key == s.key)
+        old = conn.execute(select(metric_latest).where(where)).first()
+        new = Summary.of(s).merged(Summary.from_row(old) if old else None)
+        if old is None:
+            conn.execute(insert(metric_latest).values(run_id=s.run_id, key=s.key, **new.row()))
+        else:
+            conn.execute(update(metric_latest).where(where).values(**new.row()))
+
+    def metric_history(self, run_id: str, key: str) -> dict[str, np.ndarray]:
+        """Every point of one metric, ordered by step (points of equal step keep log order)."""
+        with self.store.read() as conn:
+            self._require_run(conn, run_id, allow_deleted=True)
+            rows = conn.execute(
+                select(metric_chunks.c.steps, metric_chunks.c.times, metric_chunks.c.vals)
+                .where(metric_chunks.c.run_id == run_id, metric_chunks.c.key == key)
+                .order_by(metric_chunks.c.id)).all()
+            if not rows:
+                known = list(conn.execute(select(metric_latest.c.key)
+                                          .where(metric_latest.c.run_id == run_id)).scalars())
+                raise NotFound(f"run {run_id[:8]} has no metric {key!r}"
+                               + (f"; it has {', '.join(sorted(known))}" if known else ""),
+                               field="key")
+        parts = [decode(r) for r in rows]
+        steps = np.concatenate([p[0] for p in parts])
+        times = np.concatenate([p[1] for p in parts])
+        values = np.concatenate([p[2] for p in parts])
+        if len(steps) > 1 and np.any(steps[1:] < steps[:-1]):
+            order = np.argsort(steps, kind="stable")
+            steps, times, values = steps[order], times[order], values[order]
+        return {"step": steps, "time": times, "value": values}
+
+    # -- artifacts -----------------------------------------------------------------
+
+    def log_artifact(self, run_id: str, local_path: str | os.PathLike,
+                     artifact_path: str | None = None) -> list[dict]:
+        """Store a file, or every file of a folder, under the run at ``artifact_path``."""
+        src = Path(local_path)
+        if not src.exists():
+            raise InvalidInput(f"{str(src)!r} does not exist: give the path of a file or folder",
+                               field="local_path")
+        base = clean_artifact_path(artifact_path if artifact_path is not None else src.name)
+        files = ([(src, base)] if src.is_file() else
+                 [(f, f"{base}/{f.relative_to(src).as_posix()}")
+                  for f in sorted(src.rglob("*")) if f.is_file()])
+        with self.store.read() as conn:
+            self._require_run(conn, run_id)
+        entries = []
+        for f, logical in files:
+            digest, size = self.artifacts.put_file(f)
+            entries.append({"run_id": run_id, "path": clean_artifact_path(logical),
+                            "digest": digest, "size": size, "created_at": self.clock()})
+        if entries:
+            with self.store.write() as conn:
+                conn.execute(delete(artifacts).where(
+                    artifacts.c.run_id == run_id,
+                    artifacts.c.path.in_([e["path"] for e in entries])))
+                conn.execute(insert(artifacts), entries)
+        return [{k: e[k] for k in ("path", "digest", "size")} for e in entries]
+
+    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[dict]:
+        with self.store.read() as conn:
+            self._require_run(conn, run_id, allow_deleted=True)
+            items = self._artifacts_of(conn, run_id)
+        if prefix:
+            p = clean_artifact_path(prefix)
+            items = [a for a in items if a["path"] == p or a["path"].startswith(p + "/")]
+        return items
+
+    def download_artifacts(self, run_id: str, path: str, dst: str | os.PathLike) -> Path:
+        """Copy an artifact file (or every file under a folder path) into ``dst``."""
+        items = self.list_artifacts(run_id, path)
+        if not items:
+            raise NotFound(f"run {run_id[:8]} has no artifact {path!r}", field="path")
+        p = clean_artifact_path(path)
+        out = Path(dst)
+        for a in items:
+            target = out / Path(a["path"]).name if a["path"] == p else out / a["path"]
+            self.artifacts.get_file(a["digest"], target)
+        return out / Path(p).name if len(items) == 1 and items[0]["path"] == p else out / p
+
+    def _artifacts_of(self, conn, run_id: str) -> list[dict]:
+        return [dict(r._mapping) for r in conn.execute(
+            select(artifacts.c.path, artifacts.c.digest, artifacts.c.size)
+            .where(artifacts.c.run_id == run_id).order_by(artifacts.c.path))]
+
+    # -- captures ------------------------------------------------------------------
+
+    def put_capture(self, run_id: str, kind: str, payload: Mapping[str, Any]) -> None:
+        """Store (replace) what was captured about how a run was made: code, git, environment."""
+        if kind not in CAPTURE_KINDS:
+            raise InvalidInput(f"capture kind {kind!r} is not one of {', '.join(CAPTURE_KINDS)}",
+                               field="kind")
+        text = json.dumps(payload, default=str)
+        with self.store.write() as conn:
+            self._require_run(conn, run_id)
+            conn.execute(delete(captures).where(captures.c.run_id == run_id,
+                                                captures.c.kind == kind))
+            conn.execute(insert(captures).values(run_id=run_id, kind=kind, payload=text,
+                                                 updated_at=self.clock()))
+
+    def get_capture(self, run_id: str, kind: str) -> dict | None:
+        with self.store.read() as conn:
+            text = conn.execute(select(captures.c.payload).where(
+                captures.c.run_id == run_id, captures.c.kind == kind)).scalar()
+        return None if text is None else json.loads(text)
+
+    # -- search --------------------------------------------------------------------
+
+    def search_runs(
+        self,
+        experiment: Iterable[str] | str | None = None,
+        where: str | None = None,
+        order_by: str | list[str] | None = None,
+        limit: int | None = 100,
+        cursor: str | None = None,
+        *,
+        include_deleted: bool = False,
+        deleted_only: bool = False,
+    ) -> dict:
+        """Runs matching a query, one page at a time: ``{"runs": [...], "next_cursor": ...}``."""
+        self.reap()
+        exps = [experiment] if isinstance(experiment, str) else list(experiment or [])
+        order = parse_order_by(order_by)
+        cond = parse(where) if where and where.strip() else None
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise InvalidInput(f"limit must be a positive whole number, got {limit!r}",
+                               field="limit")
+        fingerprint = hashlib.sha1(json.dumps(
+            [sorted(exps), where, order_by, include_deleted, deleted_only], default=str
+        ).encode()).hexdigest()[:12]
+        offset = _decode_cursor(cursor, fingerprint)
+
+        stmt = select(*RUN_COLUMNS).select_from(runs.join(experiments))
+        if exps:
+            known = dict(self._experiment_ids(exps))
+            missing = [e for e in exps if e not in known]
+            if missing:
+                raise NotFound(f"no experiment named {', '.join(map(repr, missing))}",
+                               field="experiment")
+            stmt = stmt.where(runs.c.experiment_id.in_(list(known.values())))
+        if deleted_only:
+            stmt = stmt.where(runs.c.deleted_at.is_not(None))
+        elif not include_deleted:
+            stmt = stmt.where(runs.c.deleted_at.is_(None))
+        if cond is not None:
+            stmt = stmt.where(search.where_clause(cond))
+        stmt = search.apply_order(stmt, order).offset(offset)
+        if limit is not None:
+            stmt = stmt.limit(limit + 1)
+        with self.store.read() as conn:
+            rows = [self._run_dict(r) for r in conn.execute(stmt)]
+            more = limit is not None and len(rows) > limit
+            rows = rows[:limit] if limit is not None else rows
+            for i in range(0, len(rows), 500):
+                page = rows[i:i + 500]
+                ids = [r["id"] for r in page]
+                ps, ts, ms = (self._params_of(conn, ids), self._tags_of(conn, ids),
+                              self._metrics_of(conn, ids))
+                for r in page:
+                    r["params"], r["tags"], r["metrics"] = (
+                        ps.get(r["id"], {}), ts.get(r["id"], {}), ms.get(r["id"], {}))
+        nxt = _encode_cursor(offset + len(rows), fingerprint) if more else None
+        return {"runs": rows, "next_cursor": nxt}
+
+    def _experiment_ids(self, names: list[str]) -> list[tuple[str, int]]:
+        with self.store.read() as conn:
+            return [(r.name, r.id) for r in conn.execute(
+                select(experiments.c.name, experiments.c.id).where(experiments.c.name.in_(names)))]
+
+    # -- crash detection -----------------------------------------------------------
+
+    def reap(self, force: bool = False) -> list[str]:
+        """Mark running runs whose process is gone, or whose heartbeat stopped, as crashed."""
+        now = self.clock()
+        if not force and now - self._last_reap < _REAP_EVERY:
+            return []
+        self._last_reap = now
+        with self.store.read() as conn:
+            cands = conn.execute(select(runs.c.id, runs.c.host, runs.c.pid, runs.c.pid_started,
+                                        runs.c.heartbeat_at)
+                                 .where(runs.c.status == "running")).all()
+        return self._mark_crashed([c for c in cands if self._dead(c, now)], now)
+
+    def _reap_one(self, run_id: str) -> None:
+        now = self.clock()
+        with self.store.read() as conn:
+            c = conn.execute(select(runs.c.id, runs.c.host, runs.c.pid, runs.c.pid_started,
+                                    runs.c.heartbeat_at)
+                             .where(runs.c.id == run_id, runs.c.status == "running")).first()
+        if c is not None and self._dead(c, now):
+            self._mark_crashed([c], now)
+
+    def _dead(self, c, now: float) -> str | None:
+        if c.host == self.hostname and c.pid:
+            if not _process_alive(c.pid, c.pid_started):
+                return f"its process {c.pid} on {c.host} ended without ending the run"
+            return None
+        if c.heartbeat_at is not None and now - c.heartbeat_at > self.heartbeat_timeout:
+            return f"no heartbeat for {now - c.heartbeat_at:.0f} s"
+        return None
+
+    def _mark_crashed(self, cands: list, now: float) -> list[str]:
+        if not cands:
+            return []
+        with self.store.write() as conn:
+            for c in cands:
+                conn.execute(update(runs).where(runs.c.id == c.id, runs.c.status == "running")
+                             .values(status="crashed", status_reason=self._dead(c, now),
+                                     end_time=c.heartbeat_at or now))
+        return [c.id for c in cands]
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _require_run(self, conn, run_id: str, allow_deleted: bool = False):
+        row = conn.execute(select(runs.c.id, runs.c.status, runs.c.deleted_at)
+                           .where(runs.c.id == run_id)).first()
+        if row is None:
+            raise NotFound(f"no run has id {run_id!r}", field="run_id")
+        if row.deleted_at is not None and not allow_deleted:
+            raise InvalidInput(f"run {run_id[:8]} is deleted: restore it with "
+                               "mlp.restore_run() first", field="run_id")
+        return row
+
+    def _run_row(self, conn, run_id: str) -> dict:
+        row = conn.execute(select(*RUN_COLUMNS).select_from(runs.join(experiments))
+                           .where(runs.c.id == run_id)).first()
+        if row is None:
+            raise NotFound(f"no run has id {run_id!r}", field="run_id")
+        return self._run_dict(row)
+
+    def _run_dict(self, row) -> dict:
+        d = dict(row._mapping)
+        end = self.clock() if d["status"] == "running" else d["end_time"] or d["start_time"]
+        d["duration"] = end - d["start_time"]
+        return d
+
+    def _params_of(self, conn, ids: list[str]) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for r in conn.execute(select(params.c.run_id, params.c.key, params.c.value)
+                              .where(params.c.run_id.in_(ids))):
+            out.setdefault(r.run_id, {})[r.key] = r.value
+        return out
+
+    def _tags_of(self, conn, ids: list[str]) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for r in conn.execute(select(tags.c.run_id, tags.c.key, tags.c.value)
+                              .where(tags.c.run_id.in_(ids))):
+            out.setdefault(r.run_id, {})[r.key] = r.value
+        return out
+
+    def _metrics_of(self, conn, ids: list[str]) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for r in conn.execute(select(metric_latest.c.run_id, metric_latest.c.key,
+                                     metric_latest.c.last_value)
+                              .where(metric_latest.c.run_id.in_(ids))):
+            out.setdefault(r.run_id, {})[r.key] = math.nan if r.last_value is None else r.last_value
+        return out
+
+
+def _experiment_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"experiment name must be a non-empty string, got {name!r}",
+                           field="experiment")
+    if "/" in name or len(name) > MAX_KEY:
+        raise InvalidInput(
+            f"experiment name {name!r} must be at most {MAX_KEY} characters without '/' "
+            "('/' separates experiment and run in references like 'churn/baseline')",
+            field="experiment")
+    return name.strip()
+
+
+def _process_alive(pid: int, started: float | None) -> bool:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started is None or abs(proc.create_time() - started) < 1.0
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
+
+
+def _encode_cursor(offset: int, fingerprint: str) -> str:
+    return base64.urlsafe_b64encode(f"{fingerprint}:{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None, fingerprint: str) -> int:
+    if not cursor:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        fp, _, off = raw.partition(":")
+        offset = int(off)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(f"cursor {cursor!r} is not one this server gave out",
+                           field="cursor") from None
+    if fp != fingerprint:
+        raise InvalidInput("this cursor belongs to another query: pass the same experiments, "
+                           "where and order_by as the call that returned it", field="cursor")
+    return offset

@@ -1,0 +1,349 @@
+"""The transport contract: what every transport must do, on every store backend.
+
+The ``transport`` fixture yields each transport over SQLite and PostgreSQL;
+the HTTP transport joins it in the Jupyter-faces issue.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import numpy as np
+import pytest
+
+from mlp.errors import Conflict, InvalidInput, NotFound, QueryError
+from mlp.transport import MetricBatch
+
+
+def batch(run_id, key, values, steps=None, times=None):
+    values = np.asarray(values, dtype=float)
+    steps = np.arange(len(values)) if steps is None else np.asarray(steps)
+    times = np.full(len(values), time.time()) if times is None else np.asarray(times, float)
+    return MetricBatch(run_id, key, steps, times, values)
+
+
+def new_run(t, experiment="exp", name=None, **kw):
+    return t.create_run(experiment, name, **kw)
+
+
+# -- runs -------------------------------------------------------------------------
+
+
+def test_create_run_with_the_same_id_twice_returns_the_same_run(transport):
+    rid = uuid.uuid4().hex
+    a = new_run(transport, run_id=rid, name="once")
+    b = new_run(transport, run_id=rid, name="once")
+    assert a["id"] == b["id"] == rid
+    assert len(transport.search_runs("exp")["runs"]) == 1
+
+
+def test_runs_get_default_names_and_start_running(transport):
+    a, b = new_run(transport), new_run(transport)
+    assert (a["name"], b["name"]) == ("run-1", "run-2")
+    assert a["status"] == "running" and a["experiment"] == "exp"
+
+
+def test_end_run_sets_a_final_status_and_rejects_unknown_ones(transport):
+    r = new_run(transport)
+    with pytest.raises(InvalidInput, match="'done' is not a final status"):
+        transport.end_run(r["id"], "done")
+    ended = transport.end_run(r["id"], "failed", reason="boom")
+    assert ended["status"] == "failed" and ended["end_time"] >= ended["start_time"]
+    assert transport.get_run(r["id"])["status_reason"] == "boom"
+
+
+def test_child_runs_link_to_their_parent(transport):
+    parent = new_run(transport, name="sweep")
+    kids = [new_run(transport, name=f"trial-{i}", parent_id=parent["id"]) for i in range(3)]
+    got = transport.get_run(parent["id"])
+    assert got["children"] == [k["id"] for k in kids]
+    assert transport.get_run(kids[0]["id"])["parent_id"] == parent["id"]
+    with pytest.raises(NotFound, match="parent run"):
+        new_run(transport, parent_id="f" * 32)
+
+
+def test_deleted_runs_leave_searches_until_restored(transport):
+    r = new_run(transport, name="gone")
+    transport.delete_run(r["id"])
+    assert transport.search_runs("exp")["runs"] == []
+    assert [x["id"] for x in transport.search_runs("exp", deleted_only=True)["runs"]] == [r["id"]]
+    with pytest.raises(InvalidInput, match="deleted"):
+        transport.log_params(r["id"], {"a": 1})
+    transport.restore_run(r["id"])
+    assert [x["id"] for x in transport.search_runs("exp")["runs"]] == [r["id"]]
+
+
+def test_run_references_resolve_by_id_prefix_name_and_latest(transport):
+    a = new_run(transport, "churn", "baseline")
+    time.sleep(0.01)
+    b = new_run(transport, "churn", "tuned")
+    assert transport.resolve_run(a["id"]) == a["id"]
+    assert transport.resolve_run(a["id"][:10]) == a["id"]
+    assert transport.resolve_run("churn/baseline") == a["id"]
+    assert transport.resolve_run("@latest") == b["id"]
+    assert transport.resolve_run("@latest~1") == a["id"]
+    with pytest.raises(NotFound, match="no run named 'nope' in experiment 'churn'"):
+        transport.resolve_run("churn/nope")
+    with pytest.raises(NotFound):
+        transport.resolve_run("@latest~5")
+
+
+def test_a_run_whose_process_is_gone_is_marked_crashed(transport):
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    import socket
+
+    r = new_run(transport, host=socket.gethostname(), pid=proc.pid, pid_started=time.time() - 5)
+    got = transport.get_run(r["id"])
+    assert got["status"] == "crashed"
+    assert f"process {proc.pid}" in got["status_reason"]
+
+
+# -- params and tags --------------------------------------------------------------
+
+
+def test_nested_params_flatten_to_dotted_keys(transport):
+    r = new_run(transport)
+    transport.log_params(r["id"], {"lr": 0.1, "depth": 6,
+                                   "optimizer": {"name": "adam", "beta1": 0.9}})
+    assert transport.get_run(r["id"])["params"] == {
+        "lr": "0.1", "depth": "6", "optimizer.name": "adam", "optimizer.beta1": "0.9"}
+
+
+def test_relogging_a_param_with_another_value_is_an_error_naming_it(transport):
+    r = new_run(transport)
+    transport.log_params(r["id"], {"lr": 0.1, "opt": {"name": "adam"}})
+    transport.log_params(r["id"], {"lr": 0.1})  # the same value again is fine
+    with pytest.raises(Conflict, match="'opt.name' is already 'adam'.*'sgd'") as e:
+        transport.log_params(r["id"], {"batch": 32, "opt": {"name": "sgd"}})
+    assert e.value.field == "opt.name"
+    # Nothing of the refused call was stored, nothing before it was lost.
+    assert transport.get_run(r["id"])["params"] == {"lr": "0.1", "opt.name": "adam"}
+
+
+def test_tags_can_change_and_be_deleted(transport):
+    r = new_run(transport, tags={"team": "ads"})
+    transport.set_tags(r["id"], {"team": "search", "stage": "dev"})
+    assert transport.get_run(r["id"])["tags"] == {"team": "search", "stage": "dev"}
+    transport.delete_tag(r["id"], "stage")
+    assert transport.get_run(r["id"])["tags"] == {"team": "search"}
+
+
+def test_logging_to_an_unknown_run_is_not_found(transport):
+    with pytest.raises(NotFound):
+        transport.log_params("0" * 32, {"a": 1})
+    with pytest.raises(NotFound):
+        transport.log_metrics([batch("0" * 32, "loss", [1.0])])
+
+
+# -- metrics --------------------------------------------------------------------
+
+
+def test_nan_and_infinities_round_trip_exactly(transport):
+    r = new_run(transport)
+    vals = [1.0, math.nan, math.inf, -math.inf, -0.0, 5e-324]
+    transport.log_metrics([batch(r["id"], "weird", vals)])
+    got = transport.metric_history(r["id"], "weird")["value"]
+    assert got.tobytes() == np.array(vals).tobytes()
+    m = transport.get_run(r["id"])["metrics"]["weird"]
+    assert m["min"] == -math.inf and m["max"] == math.inf and m["count"] == 6
+    assert m["last"] == 5e-324
+
+
+def test_a_nan_last_value_reads_back_as_nan(transport):
+    r = new_run(transport)
+    transport.log_metrics([batch(r["id"], "loss", [0.5, math.nan])])
+    assert math.isnan(transport.get_run(r["id"])["metrics"]["loss"]["last"])
+    assert math.isnan(transport.search_runs("exp")["runs"][0]["metrics"]["loss"])
+
+
+def test_many_small_batches_and_a_large_one_read_back_in_step_order(transport):
+    r = new_run(transport)
+    for i in range(50):  # 50 flushes of 7 points
+        transport.log_metrics([batch(r["id"], "loss", np.arange(7) + 7 * i,
+                                     steps=np.arange(7) + 7 * i)])
+    transport.log_metrics([batch(r["id"], "loss", np.arange(350, 20_350),
+                                 steps=np.arange(350, 20_350))])
+    h = transport.metric_history(r["id"], "loss")
+    assert len(h["step"]) == 20_350
+    assert (h["step"] == np.arange(20_350)).all() and (h["value"] == np.arange(20_350)).all()
+
+
+def test_points_logged_out_of_order_come_back_sorted_by_step(transport):
+    r = new_run(transport)
+    transport.log_metrics([batch(r["id"], "acc", [0.3, 0.1, 0.2], steps=[3, 1, 2])])
+    h = transport.metric_history(r["id"], "acc")
+    assert list(h["step"]) == [1, 2, 3] and list(h["value"]) == [0.1, 0.2, 0.3]
+    assert transport.get_run(r["id"])["metrics"]["acc"]["last"] == 0.3
+
+
+def test_last_value_is_the_one_at_the_highest_step(transport):
+    r = new_run(transport)
+    transport.log_metrics([batch(r["id"], "acc", [0.9], steps=[10])])
+    transport.log_metrics([batch(r["id"], "acc", [0.1], steps=[5])])
+    m = transport.get_run(r["id"])["metrics"]["acc"]
+    assert (m["last"], m["step"], m["min"], m["max"], m["count"]) == (0.9, 10, 0.1, 0.9, 2)
+
+
+def test_history_of_an_unknown_metric_names_the_known_ones(transport):
+    r = new_run(transport)
+    transport.log_metrics([batch(r["id"], "loss", [1.0])])
+    with pytest.raises(NotFound, match="no metric 'acc'; it has loss"):
+        transport.metric_history(r["id"], "acc")
+
+
+# -- artifacts ------------------------------------------------------------------
+
+
+def test_artifacts_files_and_folders_are_stored_by_content(transport, tmp_path):
+    r1, r2 = new_run(transport), new_run(transport)
+    f = tmp_path / "model.bin"
+    f.write_bytes(b"weights" * 1000)
+    d = tmp_path / "plots"
+    (d / "sub").mkdir(parents=True)
+    (d / "roc.png").write_bytes(b"png")
+    (d / "sub" / "pr.png").write_bytes(b"png2")
+    a1 = transport.log_artifact(r1["id"], f)
+    a2 = transport.log_artifact(r2["id"], f, "checkpoints/model.bin")
+    assert a1[0]["digest"] == a2[0]["digest"] and a1[0]["size"] == 7000
+    transport.log_artifact(r1["id"], d)
+    paths = [a["path"] for a in transport.list_artifacts(r1["id"])]
+    assert paths == ["model.bin", "plots/roc.png", "plots/sub/pr.png"]
+    out = transport.download_artifacts(r1["id"], "plots", tmp_path / "dl")
+    assert (out / "sub" / "pr.png").read_bytes() == b"png2"
+    one = transport.download_artifacts(r2["id"], "checkpoints/model.bin", tmp_path / "dl2")
+    assert one.read_bytes() == f.read_bytes()
+
+
+@pytest.mark.parametrize("bad", ["../escape.txt", "a/../../b", "/etc/passwd", "..", ""])
+def test_artifact_paths_that_escape_the_run_are_refused(transport, tmp_path, bad):
+    r = new_run(transport)
+    f = tmp_path / "x.txt"
+    f.write_text("x")
+    with pytest.raises(InvalidInput, match="artifact path"):
+        transport.log_artifact(r["id"], f, bad)
+    assert transport.list_artifacts(r["id"]) == []
+
+
+def test_missing_artifact_source_is_a_clear_error(transport, tmp_path):
+    r = new_run(transport)
+    with pytest.raises(InvalidInput, match="does not exist"):
+        transport.log_artifact(r["id"], tmp_path / "nope.png")
+
+
+# -- captures -------------------------------------------------------------------
+
+
+def test_captures_round_trip_and_replace(transport):
+    r = new_run(transport)
+    transport.put_capture(r["id"], "code", {"type": "script", "source": "print(1)"})
+    transport.put_capture(r["id"], "code", {"type": "script", "source": "print(2)"})
+    assert transport.get_capture(r["id"], "code")["source"] == "print(2)"
+    assert transport.get_capture(r["id"], "git") is None
+    with pytest.raises(InvalidInput, match="capture kind"):
+        transport.put_capture(r["id"], "secrets", {})
+
+
+# -- search ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def grid(transport):
+    """Nine runs in two experiments with params, metrics and tags to search."""
+    ids = {}
+    for i in range(9):
+        exp = "demo" if i < 6 else "other"
+        r = transport.create_run(exp, f"r{i}", tags={"team": "ads" if i % 3 == 0 else "search"},
+                                 start_time=1_700_000_000 + i)
+        transport.log_params(r["id"], {"depth": i % 4 + 3, "model": "xgb" if i % 2 else "lgbm",
+                                       "lr": 0.1 / (i + 1)})
+        if i != 4:
+            transport.log_metrics([batch(r["id"], "loss", [1.0, 1.0 / (i + 1)])])
+        ids[f"r{i}"] = r["id"]
+    return ids
+
+
+def names(page):
+    return [r["name"] for r in page["runs"]]
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    ("metrics.loss < 0.2", ["r8", "r7", "r6", "r5"]),
+    ("metrics.loss <= 0.2", ["r8", "r7", "r6", "r5"]),
+    ("metrics.loss >= 0.5", ["r1", "r0"]),
+    ("metrics.loss = 1", ["r0"]),
+    ("metrics.loss != 1", ["r8", "r7", "r6", "r5", "r3", "r2", "r1"]),
+    ("params.depth = 6", ["r7", "r3"]),
+    ("params.depth > 4", ["r7", "r6", "r3", "r2"]),
+    ("params.model = 'xgb'", ["r7", "r5", "r3", "r1"]),
+    ("params.model like 'XG%'", ["r7", "r5", "r3", "r1"]),
+    ("params.model not like 'xg%'", ["r8", "r6", "r4", "r2", "r0"]),
+    ("tags.team = 'ads'", ["r6", "r3", "r0"]),
+    ("tags.team in ('ads', 'nobody')", ["r6", "r3", "r0"]),
+    ("name in ('r1', 'r2')", ["r2", "r1"]),
+    ("metrics.loss is null", ["r4"]),
+    ("not metrics.loss < 0.5", ["r4", "r1", "r0"]),
+    ("metrics.loss < 0.5 and (params.depth = 6 or tags.team = 'ads')", ["r7", "r6", "r3"]),
+    ("experiment = 'other' or name = 'r0'", ["r8", "r7", "r6", "r0"]),
+    ("start_time >= 1700000007", ["r8", "r7"]),
+    ("start_time < '2023-11-14T22:13:22Z'", ["r1", "r0"]),
+    ("status = 'running' and params.lr < 0.03", ["r8", "r7", "r6", "r5", "r4", "r3"]),
+])
+def test_query_language_operators(transport, grid, where, expected):
+    assert names(transport.search_runs(None, where, limit=None)) == expected
+
+
+def test_search_within_experiments_and_order_by_metrics_with_missing_last(transport, grid):
+    page = transport.search_runs("demo", order_by="-metrics.loss", limit=None)
+    assert names(page) == ["r0", "r1", "r2", "r3", "r5", "r4"]
+    page = transport.search_runs(["demo", "other"], order_by=["params.depth", "name"],
+                                 limit=None)
+    assert names(page)[:3] == ["r0", "r4", "r8"]
+    with pytest.raises(NotFound, match="no experiment named 'nope'"):
+        transport.search_runs("nope")
+
+
+def test_search_pages_with_a_cursor(transport, grid):
+    first = transport.search_runs(None, order_by="name", limit=4)
+    assert names(first) == ["r0", "r1", "r2", "r3"] and first["next_cursor"]
+    second = transport.search_runs(None, order_by="name", limit=4, cursor=first["next_cursor"])
+    third = transport.search_runs(None, order_by="name", limit=4, cursor=second["next_cursor"])
+    assert names(second) == ["r4", "r5", "r6", "r7"] and names(third) == ["r8"]
+    assert third["next_cursor"] is None
+    with pytest.raises(InvalidInput, match="another query"):
+        transport.search_runs(None, order_by="-name", limit=4, cursor=first["next_cursor"])
+
+
+def test_search_rows_carry_params_metrics_and_tags(transport, grid):
+    row = transport.search_runs(None, "name = 'r3'")["runs"][0]
+    assert row["params"] == {"depth": "6", "model": "xgb", "lr": "0.025"}
+    assert row["metrics"] == {"loss": 0.25} and row["tags"] == {"team": "ads"}
+    assert row["experiment"] == "demo" and row["status"] == "running"
+
+
+def test_a_malformed_query_points_at_the_problem(transport, grid):
+    with pytest.raises(QueryError) as e:
+        transport.search_runs(None, "metrics.loss < 0.5 and (params.depth = ")
+    assert e.value.position == 39
+    assert "metrics.loss < 0.5 and (params.depth = \n" in str(e.value)
+    with pytest.raises(QueryError, match="unknown field 'colour'"):
+        transport.search_runs(None, "colour = 'red'")
+    with pytest.raises(QueryError, match="order_by|expected"):
+        transport.search_runs(None, order_by="metrics.loss sideways")
+
+
+def test_experiments_list_counts_runs(transport, grid):
+    exps = {e["name"]: e["runs"] for e in transport.list_experiments()}
+    assert exps == {"demo": 6, "other": 3}
+
+
+def test_info_names_the_transport_and_store(transport):
+    info = transport.info()
+    assert info["transport"] and info["version"] and info["schema"] == "0001"
+    assert "password" not in info["store"]
+    assert os.sep in info["artifact_root"] or "://" in info["artifact_root"]

@@ -1,0 +1,224 @@
+"""The SDK as a user calls it: module functions and Run objects, in-process."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+import mlp
+from mlp.errors import Conflict, InvalidInput, NotFound
+
+
+def test_issue_example_runs_end_to_end(client, tmp_path):
+    plot = tmp_path / "plot.png"
+    plot.write_bytes(b"\x89PNG fake")
+    with mlp.start_run(experiment="demo", name="baseline") as run:
+        mlp.log_params({"lr": 0.1, "depth": 6, "optimizer": {"name": "adam", "beta1": 0.9}})
+        for step in range(100_000):
+            mlp.log_metric("loss", 1 / (step + 1), step=step)
+        mlp.log_artifact(plot)
+    df = mlp.runs(experiment="demo",
+                  where="metrics.loss < 0.5 and (params.depth = 6 or tags.team = 'ads')",
+                  order_by="-start_time")
+    assert isinstance(df, pd.DataFrame) and list(df["run_id"]) == [run.id]
+    assert df.loc[0, "params.optimizer.name"] == "adam" and df.loc[0, "params.depth"] == 6
+    assert df.loc[0, "metrics.loss"] == pytest.approx(1e-5)
+    assert df.loc[0, "status"] == "finished"
+    hist = mlp.get_run(run.id).metric_history("loss")
+    assert list(hist.columns) == ["step", "time", "value"] and len(hist) == 100_000
+    assert hist["value"].iloc[-1] == pytest.approx(1e-5)
+    assert str(hist["time"].dt.tz) == "UTC"
+    assert [a["path"] for a in mlp.get_run(run.id).artifacts] == ["plot.png"]
+
+
+def test_run_ends_failed_on_exception_and_killed_on_interrupt(client):
+    with pytest.raises(ZeroDivisionError), mlp.start_run(name="bad") as bad:
+        1 / 0  # noqa: B018
+    with pytest.raises(KeyboardInterrupt), mlp.start_run(name="stopped") as stopped:
+        raise KeyboardInterrupt
+    assert mlp.get_run(bad.id).status == "failed"
+    assert "ZeroDivisionError" in mlp.get_run(bad.id).status_reason
+    assert mlp.get_run(stopped.id).status == "killed"
+    assert mlp.active_run() is None
+
+
+def test_default_steps_count_up_per_metric(client):
+    with mlp.start_run() as run:
+        for v in (3.0, 2.0, 1.0):
+            mlp.log_metric("loss", v)
+        mlp.log_metric("acc", 0.5, step=10)
+        mlp.log_metric("acc", 0.6)
+    assert list(run.metric_history("loss")["step"]) == [0, 1, 2]
+    assert list(run.metric_history("acc")["step"]) == [10, 11]
+
+
+def test_log_metric_accepts_numpy_scalars_and_rejects_text(client):
+    np = pytest.importorskip("numpy")
+    with mlp.start_run() as run:
+        mlp.log_metric("a", np.float32(0.5))
+        mlp.log_metric("b", np.int64(3), step=np.int64(4))
+        with pytest.raises(InvalidInput, match="metric 'c' must be a number, got 'high'"):
+            mlp.log_metric("c", "high")
+        with pytest.raises(InvalidInput, match="step of metric 'd' must be a whole number"):
+            mlp.log_metric("d", 1.0, step=1.5)
+        with pytest.raises(InvalidInput, match="metric name"):
+            mlp.log_metric("", 1.0)
+    assert run.metrics == {"a": 0.5, "b": 3.0}
+
+
+def test_active_run_metrics_and_params_read_back_while_running(client):
+    with mlp.start_run() as run:
+        mlp.log_metric("loss", 0.25)
+        mlp.log_param("lr", 0.01)
+        assert run.metrics == {"loss": 0.25}
+        assert run.params == {"lr": "0.01"}
+        assert run.status == "running"
+    assert run.status == "finished"
+
+
+def test_param_conflict_is_reported_at_the_call(client):
+    with mlp.start_run():
+        mlp.log_params({"lr": 0.1})
+        with pytest.raises(Conflict, match="param 'lr' is already '0.1'"):
+            mlp.log_param("lr", 0.2)
+
+
+def test_logging_without_an_active_run_says_how_to_start_one(client):
+    with pytest.raises(InvalidInput, match="no active run: start one with"):
+        mlp.log_metric("loss", 1.0)
+    with pytest.raises(InvalidInput, match="no active run"):
+        mlp.log_params({"a": 1})
+
+
+def test_a_second_run_needs_nested_or_an_end(client):
+    outer = mlp.start_run(name="outer")
+    with pytest.raises(InvalidInput, match="is still active.*nested=True"):
+        mlp.start_run(name="second")
+    with mlp.start_run(name="child", nested=True) as child:
+        assert mlp.active_run() is child
+    assert mlp.active_run() is outer
+    mlp.end_run()
+    assert child.parent_id == outer.id
+    assert [c.id for c in mlp.get_run(outer.id).children] == [child.id]
+
+
+def test_get_run_by_reference_and_errors(client):
+    with mlp.start_run(experiment="churn", name="baseline") as a:
+        pass
+    with mlp.start_run(experiment="churn", name="tuned") as b:
+        pass
+    assert mlp.get_run("churn/baseline").id == a.id
+    assert mlp.get_run("@latest").id == b.id
+    assert mlp.get_run("@latest~1").id == a.id
+    assert mlp.get_run(a.id[:8]).id == a.id
+    with pytest.raises(NotFound, match="no run matches 'zzz'"):
+        mlp.get_run("zzz")
+
+
+def test_runs_frame_has_stable_columns_even_when_empty(client):
+    df = mlp.runs()
+    assert list(df.columns)[:4] == ["run_id", "experiment", "name", "status"] and df.empty
+
+
+def test_runs_pages_with_limit_and_cursor(client):
+    for i in range(5):
+        with mlp.start_run(experiment="p", name=f"r{i}"):
+            pass
+    first = mlp.runs(experiment="p", order_by="name", limit=2)
+    assert list(first["name"]) == ["r0", "r1"]
+    rest = mlp.runs(experiment="p", order_by="name", cursor=first.attrs["next_cursor"])
+    assert list(rest["name"]) == ["r2", "r3", "r4"] and rest.attrs["next_cursor"] is None
+
+
+def test_delete_and_restore_from_the_sdk(client):
+    with mlp.start_run(experiment="d", name="x") as r:
+        pass
+    mlp.delete_run(r.id)
+    assert mlp.runs(experiment="d").empty
+    assert list(mlp.runs(experiment="d", deleted_only=True)["run_id"]) == [r.id]
+    mlp.restore_run("d/x")
+    assert list(mlp.runs(experiment="d")["run_id"]) == [r.id]
+
+
+def test_run_prints_well(client):
+    with mlp.start_run(experiment="demo", name="baseline") as run:
+        mlp.log_params({"lr": 0.1})
+        mlp.log_metric("loss", math.nan)
+    r = mlp.get_run(run.id)
+    assert repr(r).startswith(f"<Run demo/baseline {run.id[:8]} finished")
+    html = r._repr_html_()
+    assert "Run demo/baseline" in html and "<td>lr</td><td>0.1</td>" in html and "nan" in html
+
+
+def test_full_buffer_makes_logging_wait_instead_of_dropping(client):
+    client.buffer.capacity = 1000
+    with mlp.start_run() as run:
+        for i in range(10_000):
+            mlp.log_metric("x", i, step=i)
+        assert len(client.buffer) < 1000
+    assert len(run.metric_history("x")) == 10_000
+
+
+def test_metrics_logged_from_threads_all_arrive(client):
+    with mlp.start_run() as run:
+        def work(k):
+            for i in range(2000):
+                run.log_metric(f"t{k}", i, step=i)
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert all(len(run.metric_history(f"t{k}")) == 2000 for k in range(4))
+
+
+def test_background_flush_stores_points_without_an_explicit_flush(client):
+    client.flusher.interval = 0.05
+    run = mlp.start_run()
+    mlp.log_metric("loss", 0.5)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        h = client.transport.search_runs(None, "metrics.loss = 0.5")["runs"]
+        if h:
+            break
+        time.sleep(0.05)
+    assert h and h[0]["id"] == run.id
+    mlp.end_run()
+
+
+def test_status_reports_the_in_process_store(client):
+    info = mlp.status()
+    assert info["transport"] == "in-process" and info["schema"] == "0001"
+
+
+def test_experiments_frame_counts_runs(client):
+    for name in ("a", "b"):
+        with mlp.start_run(experiment="exp1", name=name):
+            pass
+    df = mlp.experiments()
+    assert df.set_index("name").loc["exp1", "runs"] == 2
+
+
+def test_code_and_environment_are_captured_with_secrets_redacted(client, monkeypatch):
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "s3cr3t-value-123")
+    with mlp.start_run() as run:
+        pass
+    deadline = time.time() + 10
+    while run.environment is None and time.time() < deadline:
+        time.sleep(0.05)
+    env = run.environment
+    assert env["python"] and "pytest" in env["packages"]
+    assert env["env"]["MY_SERVICE_TOKEN"] == "<redacted>"
+    assert "s3cr3t-value-123" not in str(env)
+    assert run.code is not None
+
+
+def test_capture_can_be_turned_off(client):
+    with mlp.start_run(capture=False) as run:
+        pass
+    time.sleep(0.2)
+    assert run.code is None and run.environment is None
