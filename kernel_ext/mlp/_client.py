@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import getpass
 import logging
+import math
 import os
 import socket
 import sys
@@ -23,14 +24,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("mlp")
 
 
-def _env_float(name: str, default: float) -> float:
+def _env_float(name: str, default: float, minimum: float = 0.0) -> float:
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise InvalidInput(f"{name}={raw!r} is not a number", field=name) from None
+        value = math.nan
+    if not value >= minimum:
+        raise InvalidInput(f"{name}={raw!r} must be a number of at least {minimum:g}",
+                           field=name)
+    return value
 
 
 class Client:
@@ -41,10 +46,10 @@ class Client:
         self._lock = threading.RLock()
         self.active: list[Run] = []
         self.owned: dict[str, Run] = {}
-        self.flush_interval = _env_float("MLP_FLUSH_INTERVAL", 1.0)
-        self.heartbeat_interval = _env_float("MLP_HEARTBEAT_INTERVAL", 10.0)
+        self.flush_interval = _env_float("MLP_FLUSH_INTERVAL", 1.0, minimum=0.001)
+        self.heartbeat_interval = _env_float("MLP_HEARTBEAT_INTERVAL", 10.0, minimum=0.001)
         self.system_interval = _env_float("MLP_SYSTEM_METRICS_INTERVAL", 10.0)
-        self.buffer = MetricBuffer(int(_env_float("MLP_BUFFER_POINTS", 1_000_000)))
+        self.buffer = MetricBuffer(int(_env_float("MLP_BUFFER_POINTS", 1_000_000, minimum=2)))
         self.flusher = Flusher(self.buffer, self._send, self.flush_interval, self._periodic)
         self._last_heartbeat = 0.0
         self._last_sample = time.time()
@@ -98,13 +103,18 @@ class Client:
         if capture:
             self.transport.put_capture(run.id, "code", code or {})
             # git and the package list take a moment: gather them off the caller's thread.
-            threading.Thread(target=self._capture_context, args=(run.id,), daemon=True,
-                             name="mlp-capture").start()
+            run._capture_thread = threading.Thread(target=self._capture_context, args=(run.id,),
+                                                   daemon=True, name="mlp-capture")
+            run._capture_thread.start()
         return run
 
     def end_run(self, run: Run, status: str = "finished", reason: str | None = None) -> None:
         from ._capture import capture_code
 
+        if run._capture_thread is not None:
+            # A short script must not end (and exit) before its environment is recorded.
+            run._capture_thread.join(timeout=30)
+            run._capture_thread = None
         if run.id in self.owned and run.status == "running" and run._capture:
             try:
                 self.transport.put_capture(run.id, "code", capture_code())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import threading
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,6 +45,7 @@ class Run:
         self._data = data
         self._client = client
         self._capture = capture
+        self._capture_thread: threading.Thread | None = None
         self._full: dict | None = None
 
     # -- identity ------------------------------------------------------------------
