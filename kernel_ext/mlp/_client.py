@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._buffer import Flusher, MetricBuffer
@@ -70,7 +71,8 @@ class Client:
     # -- runs --------------------------------------------------------------------
 
     def start_run(self, experiment: str | None, name: str | None, *, tags: dict | None,
-                  params: dict | None, parent: Any, nested: bool, capture: bool) -> Run:
+                  params: Mapping[str, Any] | None, parent: Any, nested: bool,
+                  capture: bool) -> Run:
         from ._capture import capture_code
         from ._run import Run
 
