@@ -347,3 +347,23 @@ def test_info_names_the_transport_and_store(transport):
     assert info["transport"] and info["version"] and info["schema"] == "0001"
     assert "password" not in info["store"]
     assert os.sep in info["artifact_root"] or "://" in info["artifact_root"]
+
+
+def test_concurrent_first_runs_of_a_new_experiment_all_succeed(transport):
+    import threading
+
+    errors: list[BaseException] = []
+
+    def start():
+        try:
+            transport.create_run("brand-new")
+        except BaseException as e:  # noqa: BLE001 - the test reports any failure
+            errors.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(transport.search_runs("brand-new", limit=None)["runs"]) == 8

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import and_, delete, func, insert, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
 
 from mlp.errors import Conflict, InvalidInput, NotFound
 
@@ -129,12 +130,14 @@ class TrackingService:
             row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
         if row is not None:
             return dict(row._mapping)
-        with self.store.write() as conn:
-            row = conn.execute(select(experiments).where(experiments.c.name == name)).first()
-            if row is None:
+        try:
+            with self.store.write() as conn:
                 conn.execute(insert(experiments).values(name=name, created_at=self.clock()))
-                row = conn.execute(select(experiments).where(experiments.c.name == name)).one()
-        return dict(row._mapping)
+        except IntegrityError:
+            pass  # another process created it first: use theirs
+        with self.store.read() as conn:
+            return dict(conn.execute(select(experiments)
+                                     .where(experiments.c.name == name)).one()._mapping)
 
     def list_experiments(self) -> list[dict]:
         counts = (
