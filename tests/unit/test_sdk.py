@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 
@@ -222,3 +223,14 @@ def test_capture_can_be_turned_off(client):
         pass
     time.sleep(0.2)
     assert run.code is None and run.environment is None
+
+
+def test_system_metrics_are_sampled_while_a_run_is_active(client):
+    client.system_interval = 0.05
+    client.flusher.interval = 0.05
+    with mlp.start_run() as run:
+        time.sleep(0.6)
+    metrics = run.metrics
+    assert {"system/cpu_percent", "system/memory_used_gb", "system/process_rss_gb"} <= set(metrics)
+    assert 0 <= metrics["system/cpu_percent"] <= 100 * os.cpu_count()
+    assert len(run.metric_history("system/memory_used_gb")) >= 2
