@@ -367,3 +367,17 @@ def test_concurrent_first_runs_of_a_new_experiment_all_succeed(transport):
         t.join()
     assert errors == []
     assert len(transport.search_runs("brand-new", limit=None)["runs"]) == 8
+
+
+def test_boolean_params_match_bare_true_and_false(transport):
+    on, off = new_run(transport, name="on"), new_run(transport, name="off")
+    transport.log_params(on["id"], {"augment": True})
+    transport.log_params(off["id"], {"augment": False})
+    assert names(transport.search_runs(None, "params.augment = true")) == ["on"]
+    assert names(transport.search_runs(None, "params.augment != true")) == ["off"]
+
+
+def test_not_on_an_attribute_keeps_runs_where_it_is_missing(transport):
+    parent = new_run(transport, name="parent")
+    new_run(transport, name="child", parent_id=parent["id"])
+    assert names(transport.search_runs(None, f"not parent_id = '{parent['id']}'")) == ["parent"]

@@ -40,13 +40,15 @@ ATTRIBUTES = {
 }
 KINDS = {"metrics": "metrics", "metric": "metrics", "params": "params", "param": "params",
          "tags": "tags", "tag": "tags", "attributes": "attr", "attribute": "attr", "attr": "attr"}
+# Commas separate order keys, except inside a `backtick key`.
+_ORDER_SPLIT = re.compile(r",(?=(?:[^`]*`[^`]*`)*[^`]*$)")
 OPS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<num>[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?))(?![\w.])
-  | (?P<str>'(?:[^']|'')*'|"(?:[^"]|"")*")
+  | (?P<str>'(?:[^']|'')*'(?!')|"(?:[^"]|"")*"(?!"))
   | (?P<op><=|>=|!=|<>|==|=|<|>)
   | (?P<punct>[(),])
   | (?P<ident>[A-Za-z_][\w]*(?:\.(?:`[^`]+`|[\w./:-]+))?)
@@ -99,6 +101,8 @@ def _tokenize(query: str) -> list[_Tok]:
         m = _TOKEN.match(query, pos)
         if not m:
             ch = query[pos]
+            if ch == "." and query[pos + 1:pos + 2] == "`":
+                raise QueryError("unterminated backtick key: close it with `", query, pos + 1)
             if ch in "'\"":
                 raise QueryError(f"unterminated string starting with {ch}", query, pos)
             raise QueryError(f"unexpected character {ch!r}", query, pos)
@@ -209,14 +213,15 @@ class _Parser:
             key = "id" if key.lower() == "run_id" else key.lower()
         return Field(kind, key, t.pos)
 
-    def value(self) -> Any:
+    def value(self) -> tuple[Any, int]:
+        """The next literal and its position; bare true/false are booleans."""
         t = self.tok
         if t.kind == "value":
             self.i += 1
-            return t.value
+            return t.value, t.pos
         if t.kind == "ident" and t.text.lower() in ("true", "false"):
             self.i += 1
-            return t.text.lower()
+            return t.text.lower() == "true", t.pos
         raise self.error(f"expected a value (a number or a 'quoted string'), found {self._describe()}")
 
     def comparison(self) -> Node:
@@ -224,21 +229,24 @@ class _Parser:
         t = self.tok
         if t.kind == "op":
             self.i += 1
-            return self._check(Compare(f, OPS[t.text], self.value(), t.pos))
+            v, pos = self.value()
+            return self._check(Compare(f, OPS[t.text], v, t.pos), (pos,))
         negate = self.word("not")
         if self.word("like"):
-            v = self.value()
+            v, pos = self.value()
             if not isinstance(v, str):
-                raise self.error("'like' takes a 'quoted pattern'", t)
-            return self._check(Compare(f, "not like" if negate else "like", v, t.pos))
+                raise QueryError("'like' takes a 'quoted pattern'", self.query, pos)
+            return self._check(Compare(f, "not like" if negate else "like", v, t.pos), (pos,))
         if self.word("in"):
             self.expect_punct("(", "'(' after 'in'")
-            values = [self.value()]
+            items = [self.value()]
             while self.tok.kind == "punct" and self.tok.text == ",":
                 self.i += 1
-                values.append(self.value())
+                items.append(self.value())
             self.expect_punct(")", "')' to close the list")
-            return self._check(Compare(f, "not in" if negate else "in", tuple(values), t.pos))
+            return self._check(Compare(f, "not in" if negate else "in",
+                                       tuple(v for v, _ in items), t.pos),
+                               tuple(p for _, p in items))
         if negate:
             raise self.error(f"expected 'like' or 'in' after 'not', found {self._describe()}")
         if self.word("is"):
@@ -247,23 +255,28 @@ class _Parser:
                 raise self.error(f"expected 'null' after 'is', found {self._describe()}")
             return Compare(f, "is not null" if neg else "is null", None, t.pos)
         raise self.error(
-            f"expected an operator (= != < <= > >= like in is) after {f.kind}."
-            f"{f.key if f.kind != 'attr' else ''}, found {self._describe()}".replace("attr.", "the field")
+            f"expected an operator (= != < <= > >= like in is) after {_name(f)}, "
+            f"found {self._describe()}"
         )
 
-    def _check(self, c: Compare) -> Compare:
+    def _check(self, c: Compare, positions: tuple[int, ...]) -> Compare:
+        """Type-check the values of a comparison; errors point at the offending value."""
         values = c.value if isinstance(c.value, tuple) else (c.value,)
-        if c.field.kind == "metrics" or (c.field.kind == "attr" and c.field.key == "duration"):
-            for v in values:
-                if not isinstance(v, (int, float)):
+        numeric = c.field.kind == "metrics" or (c.field.kind == "attr" and c.field.key == "duration")
+        if numeric and c.op in ("like", "not like"):
+            raise QueryError(f"'like' compares text; {_name(c.field)} is a number", self.query,
+                             positions[0])
+        if numeric:
+            for v, pos in zip(values, positions, strict=True):
+                if not isinstance(v, (int, float)) or isinstance(v, bool):
                     raise QueryError(
-                        f"{_name(c.field)} is a number: compare it with a number, not {v!r}",
-                        self.query, c.pos,
-                    )
-            if c.op in ("like", "not like"):
-                raise QueryError(f"'like' compares text; {_name(c.field)} is a number", self.query, c.pos)
+                        f"{_name(c.field)} is a number: compare it with a number, not "
+                        f"{str(v).lower() if isinstance(v, bool) else repr(v)}",
+                        self.query, pos)
         if c.field.kind == "attr" and ATTRIBUTES.get(c.field.key):
-            return Compare(c.field, c.op, _times(values, c, self.query), c.pos)
+            times = tuple(_time(v, pos, c.field, self.query)
+                          for v, pos in zip(values, positions, strict=True))
+            return Compare(c.field, c.op, times if isinstance(c.value, tuple) else times[0], c.pos)
         return c
 
 
@@ -271,24 +284,18 @@ def _name(f: Field) -> str:
     return f.key if f.kind == "attr" else f"{f.kind}.{f.key}"
 
 
-def _times(values: tuple, c: Compare, query: str) -> Any:
-    out = []
-    for v in values:
-        if isinstance(v, (int, float)):
-            out.append(float(v))
-            continue
-        try:
-            dt = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
-        except ValueError:
-            raise QueryError(
-                f"{c.field.key} takes a time: seconds since the epoch or an ISO date such as "
-                f"'2026-11-01' or '2026-11-01T14:00:00Z', not {v!r}",
-                query, c.pos,
-            ) from None
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
-        out.append(dt.timestamp())
-    return tuple(out) if isinstance(c.value, tuple) else out[0]
+def _time(v: Any, pos: int, field: Field, query: str) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    try:
+        dt = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+    except ValueError:
+        raise QueryError(
+            f"{field.key} takes a time: seconds since the epoch or an ISO date such as "
+            f"'2026-11-01' or '2026-11-01T14:00:00Z', not {v!r}", query, pos) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
 
 
 def parse(query: str) -> Node:
@@ -307,23 +314,24 @@ def parse_order_by(order_by: str | list[str] | tuple[str, ...] | None) -> list[O
     if not order_by:
         return []
     specs = [s for part in ([order_by] if isinstance(order_by, str) else order_by)
-             for s in str(part).split(",")]
+             for s in _ORDER_SPLIT.split(str(part))]
     keys = []
     for raw in specs:
-        spec = raw.strip()
+        body = raw.lstrip()
         desc = False
-        if spec.startswith(("-", "+")):
-            desc, spec = spec[0] == "-", spec[1:].strip()
-        words = spec.split()
-        if len(words) == 2 and words[1].lower() in ("asc", "desc"):
-            desc, spec = words[1].lower() == "desc", words[0]
-        p = _Parser(spec)
+        if body.startswith(("-", "+")):
+            desc, body = body[0] == "-", body[1:].lstrip()
+        offset = len(raw) - len(body)
         try:
+            p = _Parser(body)
             f = p.field()
+            if p.word("desc"):
+                desc = True
+            elif p.word("asc"):
+                desc = False
             if p.tok.kind != "end":
                 raise p.error("expected FIELD, -FIELD or 'FIELD desc'")
         except QueryError as e:
-            raise QueryError(e.reason, raw, e.position, field="order_by") from None
+            raise QueryError(e.reason, raw, e.position + offset, field="order_by") from None
         keys.append(OrderKey(f, desc))
     return keys
-

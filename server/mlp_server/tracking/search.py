@@ -51,7 +51,9 @@ def _compare(c: Compare) -> ColumnElement[bool]:
             return col.is_(None)
         if c.op == "is not null":
             return col.is_not(None)
-        return _CMP[c.op](col, c.value)
+        cond = _CMP[c.op](col, c.value)
+        # Guarded so that `not parent_id = 'x'` keeps the runs that have no parent.
+        return and_(col.is_not(None), cond) if getattr(col, "nullable", False) else cond
     table = {"metrics": metric_latest, "params": params, "tags": tags}[f.kind]
     present = [table.c.run_id == runs.c.id, table.c.key == f.key]
     if c.op == "is null":
@@ -65,14 +67,18 @@ def _value_cond(kind: str, table: Any, c: Compare) -> ColumnElement[bool]:
     if kind == "metrics":
         return _CMP[c.op](table.c.last_value, c.value)
     values = c.value if isinstance(c.value, tuple) else (c.value,)
-    numeric = all(isinstance(v, (int, float)) for v in values)
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     if kind == "params" and numeric and c.op not in ("like", "not like"):
         return _CMP[c.op](table.c.value_num, c.value)
     as_text = tuple(_text(v) for v in values)
-    return _CMP[c.op](table.c.value, as_text if isinstance(c.value, tuple) else as_text[0])
+    # A bare true/false matches however the value was spelled when logged (Python's True).
+    col = func.lower(table.c.value) if any(isinstance(v, bool) for v in values) else table.c.value
+    return _CMP[c.op](col, as_text if isinstance(c.value, tuple) else as_text[0])
 
 
 def _text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
