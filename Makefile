@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ARGS ?=
 
-.PHONY: help bootstrap lab test pg-start pg-stop pg-url clean
+.PHONY: help bootstrap lab test bench pg-start pg-stop pg-url clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -16,6 +16,9 @@ lab: ## start JupyterLab on binder/demo.ipynb (PORT=8888, ARGS= passed to jupyte
 
 test: ## run pytest against a private PostgreSQL cluster (ARGS= passed to pytest)
 	@bash scripts/test.sh $(ARGS)
+
+bench: ## run the benchmarks on SQLite and PostgreSQL; JSON lines to bench/results/ (ARGS= to bench/tracking.py)
+	@bash scripts/bench.sh $(ARGS)
 
 pg-start: ## start the private PostgreSQL test cluster and print its URL
 	@bash scripts/pg.sh start
