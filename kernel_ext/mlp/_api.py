@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _client
 from ._client import get_client
 from ._run import Run
 from .errors import InvalidInput
@@ -72,9 +73,9 @@ def log_metric(key: str, value: float, step: int | None = None, *,
     >>> for step in range(100):
     ...     mlp.log_metric("loss", 1 / (step + 1), step=step)
     """
-    c = get_client()
-    if not c.active:
-        _active()
+    c = _client._client
+    if c is None or not c.active:
+        c = _active()._client
     c.log_metric(c.active[-1].id, key, value, step, timestamp)
 
 
@@ -108,7 +109,7 @@ def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> li
     return _active().log_artifact(local_path, artifact_path)
 
 
-def log_artifacts(local_dir: str | Path, artifact_path: str = ".") -> list[dict]:
+def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> list[dict]:
     """Store every file inside ``local_dir`` with the active run."""
     return _active().log_artifacts(local_dir, artifact_path)
 

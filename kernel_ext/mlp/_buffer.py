@@ -1,18 +1,18 @@
 """Buffered metric logging and the one background thread that flushes it.
 
-``log_metric`` only appends to per-(run, key) arrays under a lock: a few
-hundred nanoseconds. A daemon thread sends everything buffered every
-``flush_interval`` seconds (and sooner when the buffer is half full), sends
-heartbeats for active runs and samples system metrics. When the buffer holds
-``capacity`` points the caller waits until the thread has drained it: points
-are never dropped, a training loop that outruns the store slows down instead.
+``log_metric`` only appends to per-(run, key) arrays under a lock: about a
+microsecond. A daemon thread sends everything buffered every ``interval``
+seconds (sooner when the buffer is half full), then runs the periodic work
+(heartbeats, system metrics). The buffer is bounded: when it holds
+``capacity`` points — including points waiting for a retry because the store
+was unavailable — the caller waits until the thread has stored them. Points
+are never dropped for lack of room; a loop that outruns the store slows down.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from array import array
 from collections.abc import Callable
 
@@ -21,7 +21,8 @@ from .errors import MLPError
 log = logging.getLogger("mlp")
 
 # (steps, times, values) of one run and key, in log order.
-_Arrays = tuple[array, array, array]
+Arrays = tuple[array, array, array]
+Batch = dict[tuple[str, str], Arrays]
 
 
 class MetricBuffer:
@@ -29,72 +30,88 @@ class MetricBuffer:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._lock = threading.Lock()
-        self._drained = threading.Condition(self._lock)
-        self._series: dict[tuple[str, str], _Arrays] = {}
-        self._next_step: dict[tuple[str, str], int] = {}
-        self._count = 0
+        self.lock = threading.Lock()
+        self._drained = threading.Condition(self.lock)
+        self.series: Batch = {}
+        self.next_step: dict[tuple[str, str], int] = {}
+        #: Points buffered or waiting for a retry; what the capacity bounds.
+        self.count = 0
         self.wakeup = threading.Event()
 
-    def add(self, run_id: str, key: str, value: float, step: int | None, ts: float) -> None:
+    def add(self, run_id: str, key: str, value: float, step: int | None, ts: float,
+            block: bool = True) -> None:
         k = (run_id, key)
-        with self._lock:
-            s = self._series.get(k)
+        with self.lock:
+            s = self.series.get(k)
             if s is None:
-                s = self._series[k] = (array("q"), array("d"), array("d"))
+                s = self.series[k] = (array("q"), array("d"), array("d"))
             if step is None:
-                step = self._next_step.get(k, 0)
+                step = self.next_step.get(k, 0)
             s[0].append(step)
             s[1].append(ts)
             s[2].append(value)
-            self._next_step[k] = step + 1
-            self._count += 1
-            if self._count >= self.capacity >> 1:
+            self.next_step[k] = step + 1
+            self.count += 1
+            if self.count >= self.capacity >> 1:
                 self.wakeup.set()
-                while self._count >= self.capacity:
+                # The flusher's own additions (system metrics) must never wait on itself.
+                while block and self.count >= self.capacity:
                     self._drained.wait(1.0)
 
-    def take(self) -> dict[tuple[str, str], _Arrays]:
-        with self._lock:
-            out, self._series, self._count = self._series, {}, 0
-            self._drained.notify_all()
+    def take(self) -> Batch:
+        """Hand over the buffered points; they still count until ``release``."""
+        with self.lock:
+            out, self.series = self.series, {}
             self.wakeup.clear()
             return out
 
+    def release(self, points: int) -> None:
+        """``points`` handed over by ``take`` are stored (or given up): make room."""
+        with self.lock:
+            self.count -= points
+            self._drained.notify_all()
+
     def forget(self, run_id: str) -> None:
         """Drop the step counters of an ended run."""
-        with self._lock:
-            for k in [k for k in self._next_step if k[0] == run_id]:
-                del self._next_step[k]
+        with self.lock:
+            for k in [k for k in self.next_step if k[0] == run_id]:
+                del self.next_step[k]
 
     def __len__(self) -> int:
-        return self._count
+        return self.count
+
+
+def points_in(batch: Batch) -> int:
+    return sum(len(s[2]) for s in batch.values())
 
 
 class Flusher:
     """Sends buffered points through ``send`` from one daemon thread.
 
-    ``send`` failures that may pass (a store briefly busy or unreachable) keep
-    the points for the next attempt; an ``MLPError`` (e.g. the run was deleted)
-    drops that batch with a warning, since retrying cannot help.
+    A batch that fails for a reason that may pass (the store is busy or
+    unreachable) is kept and retried before anything newer is sent. A batch
+    the store refuses (an ``MLPError``, e.g. its run was deleted) is split so
+    that only the refused series are given up; the refusal is raised by the
+    next ``flush()`` a user calls, and logged.
     """
 
     def __init__(
         self,
         buffer: MetricBuffer,
-        send: Callable[[dict[tuple[str, str], _Arrays]], None],
+        send: Callable[[Batch], None],
         interval: float,
-        periodic: Callable[[float], None] | None = None,
+        periodic: Callable[[], None] | None = None,
     ) -> None:
         self.buffer = buffer
         self.send = send
         self.interval = interval
         self.periodic = periodic
         self._send_lock = threading.Lock()
-        self._pending: list[dict[tuple[str, str], _Arrays]] = []
+        self._pending: Batch = {}
+        self._refused: list[MLPError] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.last_error: BaseException | None = None
+        self._failing = False
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -110,31 +127,59 @@ class Flusher:
         self._thread = None
 
     def flush(self, raise_errors: bool = True) -> None:
-        """Send everything buffered now, from the calling thread."""
+        """Send everything buffered now, from the calling thread.
+
+        With ``raise_errors``, a store that is unavailable raises (the points
+        stay buffered) and points the store refused raise their ``MLPError``.
+        """
         with self._send_lock:
-            self._pending.append(self.buffer.take())
-            while self._pending:
-                batch = self._pending[0]
-                try:
-                    if batch:
-                        self.send(batch)
-                except MLPError as e:
-                    log.warning("mlp: dropped %d metric series: %s", len(batch), e)
-                    self.last_error = e
-                except Exception as e:
-                    self.last_error = e
-                    if raise_errors:
-                        raise
-                    log.warning("mlp: could not store metrics yet (%s); will retry", e)
-                    return
-                self._pending.pop(0)
+            # What failed before goes first, and nothing newer is taken while it still fails,
+            # so the buffer's bound holds while the store is away.
+            if self._pending and not self._try(self._pending, raise_errors):
+                return
+            self._pending = self.buffer.take()
+            if self._pending and self._try(self._pending, raise_errors):
+                self._pending = {}
+            if raise_errors and self._refused:
+                first, self._refused = self._refused[0], []
+                raise first
+
+    def _try(self, batch: Batch, raise_errors: bool) -> bool:
+        """Store ``batch``; False when it must be retried later."""
+        try:
+            self.send(batch)
+        except MLPError:
+            self._send_each(batch)
+        except Exception as e:
+            if raise_errors:
+                raise
+            if not self._failing:
+                log.warning("mlp: could not store metrics yet (%s); they stay buffered and "
+                            "are retried every %.3g s", e, self.interval)
+            self._failing = True
+            return False
+        if self._failing:
+            log.warning("mlp: metrics are being stored again")
+            self._failing = False
+        self.buffer.release(points_in(batch))
+        return True
+
+    def _send_each(self, batch: Batch) -> None:
+        for k, s in batch.items():
+            try:
+                self.send({k: s})
+            except MLPError as e:
+                log.warning("mlp: %d points of metric %r were refused: %s", len(s[2]), k[1], e)
+                self._refused.append(e)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.buffer.wakeup.wait(self.interval)
             self.flush(raise_errors=False)
             if self.periodic is not None:
-                try:
-                    self.periodic(time.time())
-                except Exception as e:  # a failed heartbeat must not stop the flusher
-                    log.debug("mlp: periodic task failed: %s", e)
+                # Under the send lock, so an ending run's flush can't interleave with it.
+                with self._send_lock:
+                    try:
+                        self.periodic()
+                    except Exception as e:  # a failed heartbeat must not stop the flusher
+                        log.debug("mlp: periodic task failed: %s", e)

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._buffer import Flusher, MetricBuffer
+from ._buffer import Batch, Flusher, MetricBuffer
 from .errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -39,6 +39,9 @@ def _env_float(name: str, default: float, minimum: float = 0.0) -> float:
     return value
 
 
+_INT64 = 1 << 63
+
+
 class Client:
     """One per process. Created on first use so ``import mlp`` stays light."""
 
@@ -50,13 +53,18 @@ class Client:
         self.flush_interval = _env_float("MLP_FLUSH_INTERVAL", 1.0, minimum=0.001)
         self.heartbeat_interval = _env_float("MLP_HEARTBEAT_INTERVAL", 10.0, minimum=0.001)
         self.system_interval = _env_float("MLP_SYSTEM_METRICS_INTERVAL", 10.0)
-        self.buffer = MetricBuffer(int(_env_float("MLP_BUFFER_POINTS", 1_000_000, minimum=2)))
-        self.flusher = Flusher(self.buffer, self._send, self.flush_interval, self._periodic)
+        self._new_buffer(int(_env_float("MLP_BUFFER_POINTS", 1_000_000, minimum=2)))
+        self._keys: set[str] = set()
         self._last_heartbeat = 0.0
         self._last_sample = time.time()
         self._sampler: Any = None
         self._failed_exit = False
         self._exit_hooked = False
+        self._pid = os.getpid()
+
+    def _new_buffer(self, capacity: int) -> None:
+        self.buffer = MetricBuffer(capacity)
+        self.flusher = Flusher(self.buffer, self._send, self.flush_interval, self._periodic)
 
     @property
     def transport(self) -> Transport:
@@ -87,9 +95,10 @@ class Client:
             parent_id = self.active[-1].id
         code = capture_code() if capture else None
         experiment = experiment or os.environ.get("MLP_EXPERIMENT") or "Default"
+        # Params travel with the creation, so a refused param leaves no half-made run.
         data = self.transport.create_run(
             experiment, name, run_id=uuid.uuid4().hex, parent_id=parent_id, tags=tags,
-            user=_user(), host=socket.gethostname(), pid=os.getpid(),
+            params=params, user=_user(), host=socket.gethostname(), pid=os.getpid(),
             pid_started=_process_started(),
             source_type=(code or {}).get("type"),
             source_name=(code or {}).get("path"),
@@ -100,10 +109,12 @@ class Client:
             self.owned[run.id] = run
         self._hook_exit()
         self.flusher.start()
-        if params:
-            run.log_params(params)
         if capture:
-            self.transport.put_capture(run.id, "code", code or {})
+            try:
+                self.transport.put_capture(run.id, "code", code or {})
+            except BaseException:
+                self.end_run(run, "failed", "recording the run's code failed")
+                raise
             # git and the package list take a moment: gather them off the caller's thread.
             run._capture_thread = threading.Thread(target=self._capture_context, args=(run.id,),
                                                    daemon=True, name="mlp-capture")
@@ -111,24 +122,29 @@ class Client:
         return run
 
     def end_run(self, run: Run, status: str = "finished", reason: str | None = None) -> None:
+        """Flush the run's points and end it. It leaves the active list first, so no sample
+        or heartbeat lands on it afterwards."""
         from ._capture import capture_code
 
+        with self._lock:
+            if run in self.active:
+                self.active.remove(run)
         if run._capture_thread is not None:
             # A short script must not end (and exit) before its environment is recorded.
             run._capture_thread.join(timeout=30)
             run._capture_thread = None
-        if run.id in self.owned and run.status == "running" and run._capture:
+        if run.id in self.owned and run._capture:
             try:
                 self.transport.put_capture(run.id, "code", capture_code())
             except Exception as e:  # capture must never stop a run from ending
                 log.debug("mlp: code capture at end failed: %s", e)
-        self.flush()
-        run._data = self.transport.end_run(run.id, status, reason)
-        with self._lock:
-            if run in self.active:
-                self.active.remove(run)
-            self.owned.pop(run.id, None)
-        self.buffer.forget(run.id)
+        try:
+            self.flush()
+        finally:
+            run._data = self.transport.end_run(run.id, status, reason)
+            with self._lock:
+                self.owned.pop(run.id, None)
+            self.buffer.forget(run.id)
 
     def _capture_context(self, run_id: str) -> None:
         from ._capture import capture_environment, capture_git
@@ -144,23 +160,31 @@ class Client:
     # -- metrics -------------------------------------------------------------------
 
     def log_metric(self, run_id: str, key: str, value: Any, step: Any, timestamp: Any) -> None:
-        if key.__class__ is not str or not key:
-            raise InvalidInput(f"metric name must be a non-empty string, got {key!r}", field="key")
+        """Validate one point as the store would, then buffer it (the hot path)."""
+        if key not in self._keys:
+            self._check_key(key)
         try:
             v = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InvalidInput(
                 f"metric {key!r} must be a number, got {value!r} ({type(value).__name__})",
                 field=key) from None
-        if step is not None and step.__class__ is not int:
+        if step is not None and (step.__class__ is not int or not -_INT64 <= step < _INT64):
             step = _as_step(key, step)
-        self.buffer.add(run_id, key, v, step, time.time() if timestamp is None else
-                        float(timestamp))
+        ts = time.time() if timestamp is None else _as_time(key, timestamp)
+        self.buffer.add(run_id, key, v, step, ts)
+
+    def _check_key(self, key: Any) -> None:
+        if key.__class__ is not str or not key.strip() or len(key) > 255 or "\x00" in key:
+            raise InvalidInput(
+                f"metric name must be a non-empty string of at most 255 characters without NUL, "
+                f"got {key!r}", field="key")
+        self._keys.add(key)
 
     def flush(self) -> None:
         self.flusher.flush(raise_errors=True)
 
-    def _send(self, batch: dict) -> None:
+    def _send(self, batch: Batch) -> None:
         import numpy as np
 
         from .transport import MetricBatch
@@ -172,10 +196,11 @@ class Client:
             for (run_id, key), s in batch.items()
         ])
 
-    def _periodic(self, now: float) -> None:
+    def _periodic(self) -> None:
         ids = [r.id for r in list(self.active)]
         if not ids:
             return
+        now = time.time()
         if now - self._last_heartbeat >= self.heartbeat_interval:
             self._last_heartbeat = now
             self.transport.heartbeat(ids)
@@ -189,9 +214,9 @@ class Client:
             sample = self._sampler.sample()
             for rid in ids:
                 for key, value in sample.items():
-                    self.buffer.add(rid, key, value, None, now)
+                    self.buffer.add(rid, key, value, None, now, block=False)
 
-    # -- exit ----------------------------------------------------------------------
+    # -- exit and fork -------------------------------------------------------------
 
     def _hook_exit(self) -> None:
         if self._exit_hooked:
@@ -207,22 +232,47 @@ class Client:
         sys.excepthook = excepthook
 
     def _at_exit(self) -> None:
-        """Flush, and end runs the program left open: failed after an uncaught exception,
-        crashed when a kernel shuts down under them, finished otherwise."""
+        """Flush, and end the runs this process started and left open: failed after an
+        uncaught exception, crashed when a kernel shuts down under them, else finished."""
         in_kernel = "ipykernel" in sys.modules
         status = "crashed" if in_kernel else "failed" if self._failed_exit else "finished"
         reason = ("the kernel shut down while the run was active" if in_kernel else
                   "the program raised an uncaught exception" if self._failed_exit else None)
         try:
             self.flusher.flush(raise_errors=False)
-            for run in reversed(list(self.active)):
-                self.end_run(run, status, reason)
         except Exception as e:
-            log.warning("mlp: could not end runs at exit: %s", e)
+            log.warning("mlp: could not store the last metrics at exit: %s", e)
+        for run in reversed([r for r in self.active if r.id in self.owned]):
+            try:
+                self.end_run(run, status, reason)
+            except Exception as e:  # one run that cannot end must not keep others open
+                log.warning("mlp: could not end run %s at exit: %s", run.ref, e)
         self.flusher.stop()
 
+    def after_fork(self) -> None:
+        """In a forked child: fresh buffer, thread and connections. The child may log to
+        the runs active in its parent, but they stay the parent's to end."""
+        self._lock = threading.RLock()
+        self.owned = {}
+        self._pid = os.getpid()
+        self._new_buffer(self.buffer.capacity)
+        if self._transport is not None:
+            self._transport.after_fork()
+        if self.active:
+            self.flusher.start()
+        mp = sys.modules.get("multiprocessing.util")
+        if mp is not None:
+            # multiprocessing children leave through os._exit: atexit never runs there.
+            mp.Finalize(self, Client._quiet_flush, args=(self,), exitpriority=100)
+
+    def _quiet_flush(self) -> None:
+        try:
+            self.flusher.flush(raise_errors=False)
+        except Exception as e:
+            log.warning("mlp: could not store the last metrics of this process: %s", e)
+
     def close(self) -> None:
-        """Flush and release the transport (used by tests and ``mlp.reset``)."""
+        """Flush and release the transport (used by tests)."""
         try:
             self.flusher.flush(raise_errors=False)
         finally:
@@ -236,12 +286,23 @@ class Client:
 def _as_step(key: str, step: Any) -> int:
     try:
         as_int = int(step)
-        if as_int != step:
+        if as_int != step or not -_INT64 <= as_int < _INT64:
             raise ValueError
     except (TypeError, ValueError, OverflowError):
-        raise InvalidInput(f"step of metric {key!r} must be a whole number, got {step!r}",
+        raise InvalidInput(f"step of metric {key!r} must be a whole number (64-bit), got {step!r}",
                            field="step") from None
     return as_int
+
+
+def _as_time(key: str, timestamp: Any) -> float:
+    try:
+        ts = float(timestamp)
+    except (TypeError, ValueError, OverflowError):
+        ts = math.nan
+    if not math.isfinite(ts):
+        raise InvalidInput(f"timestamp of metric {key!r} must be seconds since the epoch, got "
+                           f"{timestamp!r}", field="timestamp")
+    return ts
 
 
 def _run_id_of(run: Any) -> str:
@@ -276,6 +337,17 @@ def _script_dir() -> str | None:
 
 _client: Client | None = None
 _client_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _client_lock
+    _client_lock = threading.Lock()
+    if _client is not None:
+        _client.after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def get_client() -> Client:

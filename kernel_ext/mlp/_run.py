@@ -213,13 +213,10 @@ class Run:
         self._full = None
         return out
 
-    def log_artifacts(self, local_dir: str | Path, artifact_path: str = ".") -> list[dict]:
+    def log_artifacts(self, local_dir: str | Path, artifact_path: str | None = None) -> list[dict]:
         """Store the files inside a folder at ``artifact_path`` (default: the run's root)."""
-        src = Path(local_dir)
-        out = []
-        for child in sorted(src.iterdir()):
-            dest = child.name if artifact_path in (".", "") else f"{artifact_path}/{child.name}"
-            out += self._client.transport.log_artifact(self.id, child, dest)
+        out = self._client.transport.log_artifact(self.id, local_dir, artifact_path,
+                                                  contents=True)
         self._full = None
         return out
 
@@ -234,7 +231,7 @@ class Run:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.id not in self._client.owned:
             return
-        if exc_type is None:
+        if exc_type is None or (issubclass(exc_type, SystemExit) and exc.code in (0, None)):
             self.end("finished")
         elif issubclass(exc_type, KeyboardInterrupt):
             self._client.end_run(self, "killed", "interrupted")

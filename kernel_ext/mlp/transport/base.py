@@ -37,7 +37,8 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     def create_run(self, experiment: str, name: str | None = None, **fields: Any) -> dict:
-        """Start a run; ``run_id=`` makes a retried call idempotent."""
+        """Start a run (with its first ``params=`` and ``tags=`` in the same step);
+        ``run_id=`` makes a retried call idempotent."""
 
     @abc.abstractmethod
     def end_run(self, run_id: str, status: str = "finished", reason: str | None = None) -> dict:
@@ -72,7 +73,9 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     def log_artifact(self, run_id: str, local_path: str | Path,
-                     artifact_path: str | None = None) -> list[dict]: ...
+                     artifact_path: str | None = None, contents: bool = False) -> list[dict]:
+        """Store a file or a folder (``contents=True``: the files inside it, at
+        ``artifact_path`` or the run's root) in one step: all of it or nothing."""
 
     @abc.abstractmethod
     def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[dict]: ...
@@ -106,3 +109,7 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections; the transport is not used afterwards."""
+
+    @abc.abstractmethod
+    def after_fork(self) -> None:
+        """In a forked child: drop connections inherited from the parent, unused."""

@@ -38,9 +38,7 @@ class LocalTransport(Transport):
         return cls(open_service(MLP(**config)))
 
     def info(self) -> dict:
-        store = self.service.store
-        return {"version": __version__, "transport": self.kind, "store": store.display_url,
-                "schema": store.revision(), "artifact_root": self.service.artifacts.root_url}
+        return {"version": __version__, "transport": self.kind, **self.service.info()}
 
     def create_run(self, experiment: str, name: str | None = None, **fields: Any) -> dict:
         return self.service.create_run(experiment, name, **fields)
@@ -73,8 +71,8 @@ class LocalTransport(Transport):
         return self.service.get_capture(run_id, kind)
 
     def log_artifact(self, run_id: str, local_path: str | Path,
-                     artifact_path: str | None = None) -> list[dict]:
-        return self.service.log_artifact(run_id, local_path, artifact_path)
+                     artifact_path: str | None = None, contents: bool = False) -> list[dict]:
+        return self.service.log_artifact(run_id, local_path, artifact_path, contents=contents)
 
     def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[dict]:
         return self.service.list_artifacts(run_id, prefix)
@@ -106,3 +104,6 @@ class LocalTransport(Transport):
 
     def close(self) -> None:
         self.service.store.dispose()
+
+    def after_fork(self) -> None:
+        self.service.store.engine.dispose(close=False)

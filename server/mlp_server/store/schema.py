@@ -101,6 +101,9 @@ metric_latest = Table(
     Column("min_value", Float, nullable=True),
     Column("max_value", Float, nullable=True),
     Column("count", BigInteger, nullable=False),
+    # The newest chunk and its size, so a small flush can top it up without a search.
+    Column("tail_id", BigInteger, nullable=True),
+    Column("tail_n", Integer, nullable=False, server_default="0"),
     Index(None, "key", "last_value"),
 )
 

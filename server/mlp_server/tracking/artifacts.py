@@ -16,6 +16,7 @@ from pathlib import Path
 from mlp.errors import InvalidInput, NotFound
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
+MAX_PATH = 1024
 
 
 def clean_artifact_path(path: str) -> str:
@@ -34,19 +35,12 @@ def clean_artifact_path(path: str) -> str:
             f"artifact path {path!r} escapes the run's artifact folder: remove the '..' parts",
             field="artifact_path")
     if norm == ".":
-        raise InvalidInput("artifact path is empty: give a relative path such as 'plots/roc.png'",
+        raise InvalidInput(f"artifact path {path!r} names the run's folder itself: give a "
+                           "file path such as 'plots/roc.png'", field="artifact_path")
+    if len(norm) > MAX_PATH:
+        raise InvalidInput(f"artifact path {norm[:40]!r}... is longer than {MAX_PATH} characters",
                            field="artifact_path")
     return norm
-
-
-def file_digest(path: str | Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
 
 
 class ArtifactStore:
@@ -57,8 +51,6 @@ class ArtifactStore:
 
         self.root_url = root
         self.fs, self.root = url_to_fs(root)
-        self.local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple)
-                                else (self.fs.protocol,))
 
     def object_path(self, digest: str) -> str:
         if not _DIGEST.match(digest):
@@ -66,15 +58,33 @@ class ArtifactStore:
         return posixpath.join(self.root, "objects", digest[:2], digest[2:])
 
     def put_file(self, local_path: str | Path) -> tuple[str, int]:
-        """Store a local file; returns (digest, size). A blob already stored is not rewritten."""
-        digest, size = file_digest(local_path)
-        target = self.object_path(digest)
-        if not self.fs.exists(target):
-            self.fs.makedirs(posixpath.dirname(target), exist_ok=True)
-            # Write under a temporary name, then rename, so readers never see half a file.
-            tmp = f"{target}.{uuid.uuid4().hex}.tmp"
-            self.fs.put_file(str(local_path), tmp)
-            self.fs.mv(tmp, target)
+        """Store a local file; returns (digest, size). A blob already stored is not rewritten.
+
+        The file is hashed while it is copied, so the digest is that of the bytes stored
+        even if the file changes meanwhile (a checkpoint still being written).
+        """
+        tmp = posixpath.join(self.root, "tmp", uuid.uuid4().hex)
+        self.fs.makedirs(posixpath.dirname(tmp), exist_ok=True)
+        h = hashlib.sha256()
+        size = 0
+        try:
+            with open(local_path, "rb") as src, self.fs.open(tmp, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    h.update(chunk)
+                    dst.write(chunk)
+                    size += len(chunk)
+            digest = h.hexdigest()
+            target = self.object_path(digest)
+            if self.fs.exists(target):
+                self.fs.rm(tmp)
+            else:
+                self.fs.makedirs(posixpath.dirname(target), exist_ok=True)
+                # Renamed into place, so readers never see half a file.
+                self.fs.mv(tmp, target)
+        except BaseException:
+            if self.fs.exists(tmp):
+                self.fs.rm(tmp)
+            raise
         return digest, size
 
     def get_file(self, digest: str, local_path: str | Path) -> None:
@@ -83,6 +93,3 @@ class ArtifactStore:
             raise NotFound(f"artifact blob {digest} is missing from {self.root_url}")
         Path(local_path).parent.mkdir(parents=True, exist_ok=True)
         self.fs.get_file(src, str(local_path))
-
-    def open(self, digest: str):
-        return self.fs.open(self.object_path(digest), "rb")

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 CHUNK_POINTS = 8192
+#: A newest chunk smaller than this is topped up by the next flush instead of starting a
+#: new one; bigger ones are left alone, so a slow logger rewrites at most ~24 KB a flush.
+SMALL_CHUNK = 1024
 
 
 @dataclass

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import posixpath
 import re
 import socket
 import time
@@ -27,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mlp.errors import Conflict, InvalidInput, NotFound
 
-from ..store import Store
+from ..store import Store, schema
 from ..store.schema import (
     artifacts,
     captures,
@@ -40,10 +41,9 @@ from ..store.schema import (
 )
 from . import search
 from .artifacts import ArtifactStore, clean_artifact_path
-from .metrics import CHUNK_POINTS, Series, Summary, decode, encode
+from .metrics import CHUNK_POINTS, SMALL_CHUNK, Series, Summary, decode, encode
 from .query import parse, parse_order_by
 
-STATUSES = ("running", "finished", "failed", "killed", "crashed")
 TERMINAL = ("finished", "failed", "killed", "crashed")
 CAPTURE_KINDS = ("code", "git", "environment")
 MAX_KEY = 255
@@ -51,6 +51,7 @@ MAX_PARAM_VALUE = 6000
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 _LATEST = re.compile(r"^@latest(?:~(\d+))?$")
 _REAP_EVERY = 5.0
+_NO_HEARTBEAT = "no heartbeat"
 
 RUN_COLUMNS = (
     runs.c.id, runs.c.name, runs.c.status, runs.c.status_reason, runs.c.start_time,
@@ -85,14 +86,14 @@ def check_key(key: Any, what: str) -> str:
 
 def param_text(value: Any) -> tuple[str, float | None]:
     """A param's stored text and, when it is a number, its numeric value."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        text = repr(value)
-    elif isinstance(value, (list, tuple, dict)):
+    if isinstance(value, (np.generic,)):
+        value = value.item()  # numpy scalars log as the Python number they hold
+    if isinstance(value, (list, tuple, dict)):
         text = json.dumps(value, default=str, sort_keys=True)
     else:
         text = str(value)
     num = None
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         num = float(value)
     else:
         try:
@@ -121,6 +122,11 @@ class TrackingService:
         self.clock = clock
         self.hostname = socket.gethostname()
         self._last_reap = 0.0
+
+    def info(self) -> dict:
+        """Where this service keeps its data (passwords hidden)."""
+        return {"store": self.store.display_url, "schema": self.store.revision(),
+                "artifact_root": self.artifacts.root_url}
 
     # -- experiments ---------------------------------------------------------------
 
@@ -166,6 +172,7 @@ class TrackingService:
         run_id: str | None = None,
         parent_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
         user: str | None = None,
         host: str | None = None,
         pid: int | None = None,
@@ -174,11 +181,13 @@ class TrackingService:
         source_name: str | None = None,
         start_time: float | None = None,
     ) -> dict:
-        """Start a run. Passing ``run_id`` makes the call idempotent (safe to retry)."""
+        """Start a run, with its first params and tags in the same transaction (a refused
+        param leaves no run behind). Passing ``run_id`` makes the call idempotent."""
         if run_id is not None and not _RUN_ID.match(run_id):
             raise InvalidInput(f"run id {run_id!r} must be 32 lowercase hex digits", field="run_id")
         if name is not None:
             name = check_key(name, "run")
+        param_rows = _param_rows(params or {})
         exp = self.get_or_create_experiment(experiment)
         now = self.clock()
         new_id = run_id or uuid.uuid4().hex
@@ -192,6 +201,9 @@ class TrackingService:
             ).first():
                 raise NotFound(f"parent run {parent_id!r} does not exist", field="parent_id")
             if name is None:
+                # The lock makes concurrent creators count in turn (SQLite already does).
+                conn.execute(select(experiments.c.id).where(experiments.c.id == exp["id"])
+                             .with_for_update())
                 n = conn.execute(
                     select(func.count()).select_from(runs)
                     .where(runs.c.experiment_id == exp["id"])
@@ -205,6 +217,9 @@ class TrackingService:
             ))
             if tags:
                 self._upsert_tags(conn, new_id, tags)
+            if param_rows:
+                conn.execute(insert(schema.params),
+                             [{"run_id": new_id, **r} for r in param_rows.values()])
             return self._run_row(conn, new_id)
 
     def end_run(self, run_id: str, status: str = "finished", *, reason: str | None = None,
@@ -215,10 +230,13 @@ class TrackingService:
                 f"status {status!r} is not a final status: use one of {', '.join(TERMINAL)}",
                 field="status")
         with self.store.write() as conn:
-            row = self._require_run(conn, run_id)
+            row = self._require_run(conn, run_id, allow_deleted=True)
             if row.status == "running" or (row.status == "crashed" and status != "crashed"):
                 conn.execute(update(runs).where(runs.c.id == run_id).values(
                     status=status, status_reason=reason, end_time=end_time or self.clock()))
+            elif row.status != status:
+                raise Conflict(f"run {run_id[:8]} already ended {row.status}; it cannot become "
+                               f"{status}", field="status")
             return self._run_row(conn, run_id)
 
     def heartbeat(self, run_ids: Iterable[str]) -> None:
@@ -228,6 +246,12 @@ class TrackingService:
         with self.store.write() as conn:
             conn.execute(update(runs).where(runs.c.id.in_(ids), runs.c.status == "running")
                          .values(heartbeat_at=self.clock()))
+            # A run declared crashed only because its heartbeats stopped (a laptop asleep,
+            # a network cut) is alive after all when they resume.
+            conn.execute(update(runs).where(runs.c.id.in_(ids), runs.c.status == "crashed",
+                                            runs.c.status_reason.like(f"{_NO_HEARTBEAT}%"))
+                         .values(status="running", status_reason=None, end_time=None,
+                                 heartbeat_at=self.clock()))
 
     def delete_run(self, run_id: str) -> None:
         with self.store.write() as conn:
@@ -312,19 +336,7 @@ class TrackingService:
     def log_params(self, run_id: str, values: Mapping[str, Any]) -> None:
         """Log params (nested dicts flatten to dotted keys). A param is logged once: the same
         value again is fine, another value is a ``Conflict`` naming the param."""
-        if not isinstance(values, Mapping):
-            raise InvalidInput(f"params must be a dict, got {type(values).__name__}",
-                               field="params")
-        flat = flatten_params(values)
-        rows = {}
-        for k, v in flat.items():
-            check_key(k, "param")
-            text, num = param_text(v)
-            if len(text) > MAX_PARAM_VALUE:
-                raise InvalidInput(
-                    f"param {k!r} is {len(text)} characters long (at most {MAX_PARAM_VALUE}): "
-                    "log large values as an artifact instead", field=k)
-            rows[k] = {"run_id": run_id, "key": k, "value": text, "value_num": num}
+        rows = {k: {"run_id": run_id, **r} for k, r in _param_rows(values).items()}
         if not rows:
             return
         with self.store.write() as conn:
@@ -365,51 +377,57 @@ class TrackingService:
     # -- metrics -------------------------------------------------------------------
 
     def log_metrics(self, batch: Iterable[Series]) -> int:
-        """Store metric points, appended as chunks in one transaction; returns the count."""
+        """Store metric points in one transaction, appended as chunks; returns the count.
+
+        Every series is checked before anything is written, so a refused batch stores
+        nothing. Writers to the same run take turns (a row lock on PostgreSQL; SQLite
+        writers are serialized already), so no chunk or summary update is lost.
+        """
         series = [s for s in batch if len(s)]
         if not series:
             return 0
         for s in series:
             check_key(s.key, "metric")
+            if "\x00" in s.key:
+                raise InvalidInput(f"metric name {s.key!r} contains a NUL character", field="key")
+            if not np.isfinite(s.times).all():
+                raise InvalidInput(f"metric {s.key!r} has a time that is not a finite number of "
+                                   "seconds since the epoch", field=s.key)
         with self.store.write() as conn:
-            for rid in {s.run_id for s in series}:
-                self._require_run(conn, rid)
+            for rid in sorted({s.run_id for s in series}):
+                self._require_run(conn, rid, lock=True)
             for s in series:
-                self._append_chunks(conn, s)
-                self._update_summary(conn, s)
+                self._append(conn, s)
         return sum(len(s) for s in series)
 
-    def _append_chunks(self, conn, s: Series) -> None:
-        steps, times, values = s.steps, s.times, s.values
-        last = conn.execute(
-            select(metric_chunks).where(metric_chunks.c.run_id == s.run_id,
-                                        metric_chunks.c.key == s.key)
-            .order_by(metric_chunks.c.id.desc()).limit(1)).first()
-        if last is not None and last.n < CHUNK_POINTS:
-            # Top up the newest chunk so many small flushes don't leave many tiny rows.
-            take = CHUNK_POINTS - last.n
-            ps, pt, pv = decode(last)
-            conn.execute(update(metric_chunks).where(metric_chunks.c.id == last.id).values(
-                **encode(np.concatenate([ps, steps[:take]]), np.concatenate([pt, times[:take]]),
-                         np.concatenate([pv, values[:take]]))))
-            steps, times, values = steps[take:], times[take:], values[take:]
-        rows = [
-            {"run_id": s.run_id, "key": s.key,
-             **encode(steps[i:i + CHUNK_POINTS], times[i:i + CHUNK_POINTS],
-                      values[i:i + CHUNK_POINTS])}
-            for i in range(0, len(values), CHUNK_POINTS)
-        ]
-        if rows:
-            conn.execute(insert(metric_chunks), rows)
-
-    def _update_summary(self, conn, s: Series) -> None:
+    def _append(self, conn, s: Series) -> None:
         where = and_(metric_latest.c.run_id == s.run_id, metric_latest.c.key == s.key)
         old = conn.execute(select(metric_latest).where(where)).first()
-        new = Summary.of(s).merged(Summary.from_row(old) if old else None)
+        steps, times, values = s.steps, s.times, s.values
+        tail_id, tail_n = (old.tail_id, old.tail_n) if old is not None else (None, 0)
+        if tail_id is not None and tail_n < SMALL_CHUNK:
+            # Top up a small newest chunk so many small flushes don't leave many tiny rows.
+            take = CHUNK_POINTS - tail_n
+            tail = conn.execute(select(metric_chunks).where(metric_chunks.c.id == tail_id)).one()
+            ps, pt, pv = decode(tail)
+            merged = encode(np.concatenate([ps, steps[:take]]), np.concatenate([pt, times[:take]]),
+                            np.concatenate([pv, values[:take]]))
+            conn.execute(update(metric_chunks).where(metric_chunks.c.id == tail_id)
+                         .values(**merged))
+            tail_n = merged["n"]
+            steps, times, values = steps[take:], times[take:], values[take:]
+        for i in range(0, len(values), CHUNK_POINTS):
+            row = encode(steps[i:i + CHUNK_POINTS], times[i:i + CHUNK_POINTS],
+                         values[i:i + CHUNK_POINTS])
+            tail_id = conn.execute(insert(metric_chunks).values(run_id=s.run_id, key=s.key, **row)
+                                   ).inserted_primary_key[0]
+            tail_n = row["n"]
+        summary = Summary.of(s).merged(Summary.from_row(old) if old is not None else None)
+        values_ = {**summary.row(), "tail_id": tail_id, "tail_n": tail_n}
         if old is None:
-            conn.execute(insert(metric_latest).values(run_id=s.run_id, key=s.key, **new.row()))
+            conn.execute(insert(metric_latest).values(run_id=s.run_id, key=s.key, **values_))
         else:
-            conn.execute(update(metric_latest).where(where).values(**new.row()))
+            conn.execute(update(metric_latest).where(where).values(**values_))
 
     def metric_history(self, run_id: str, key: str) -> dict[str, np.ndarray]:
         """Every point of one metric, ordered by step (points of equal step keep log order)."""
@@ -437,23 +455,33 @@ class TrackingService:
     # -- artifacts -----------------------------------------------------------------
 
     def log_artifact(self, run_id: str, local_path: str | os.PathLike,
-                     artifact_path: str | None = None) -> list[dict]:
-        """Store a file, or every file of a folder, under the run at ``artifact_path``."""
+                     artifact_path: str | None = None, contents: bool = False) -> list[dict]:
+        """Store a file, or every file of a folder, under the run at ``artifact_path``
+        (default: its name). ``contents=True`` stores a folder's files at ``artifact_path``
+        or at the run's root. All files are recorded in one transaction."""
         src = Path(local_path)
         if not src.exists():
             raise InvalidInput(f"{str(src)!r} does not exist: give the path of a file or folder",
                                field="local_path")
-        base = clean_artifact_path(artifact_path if artifact_path is not None else src.name)
+        if contents and not src.is_dir():
+            raise InvalidInput(f"{str(src)!r} is not a folder: use log_artifact for one file",
+                               field="local_path")
+        if contents:
+            base = clean_artifact_path(artifact_path) if artifact_path not in (None, "", ".") \
+                else ""
+        else:
+            base = clean_artifact_path(artifact_path if artifact_path is not None else src.name)
         files = ([(src, base)] if src.is_file() else
-                 [(f, f"{base}/{f.relative_to(src).as_posix()}")
+                 [(f, posixpath.join(base, f.relative_to(src).as_posix()))
                   for f in sorted(src.rglob("*")) if f.is_file()])
+        files = [(f, clean_artifact_path(logical)) for f, logical in files]
         with self.store.read() as conn:
             self._require_run(conn, run_id)
         entries = []
         for f, logical in files:
             digest, size = self.artifacts.put_file(f)
-            entries.append({"run_id": run_id, "path": clean_artifact_path(logical),
-                            "digest": digest, "size": size, "created_at": self.clock()})
+            entries.append({"run_id": run_id, "path": logical, "digest": digest, "size": size,
+                            "created_at": self.clock()})
         if entries:
             with self.store.write() as conn:
                 conn.execute(delete(artifacts).where(
@@ -601,7 +629,7 @@ class TrackingService:
                 return f"its process {c.pid} on {c.host} ended without ending the run"
             return None
         if c.heartbeat_at is not None and now - c.heartbeat_at > self.heartbeat_timeout:
-            return f"no heartbeat for {now - c.heartbeat_at:.0f} s"
+            return f"{_NO_HEARTBEAT} for {now - c.heartbeat_at:.0f} s"
         return None
 
     def _mark_crashed(self, cands: list, now: float) -> list[str]:
@@ -616,9 +644,9 @@ class TrackingService:
 
     # -- helpers -------------------------------------------------------------------
 
-    def _require_run(self, conn, run_id: str, allow_deleted: bool = False):
-        row = conn.execute(select(runs.c.id, runs.c.status, runs.c.deleted_at)
-                           .where(runs.c.id == run_id)).first()
+    def _require_run(self, conn, run_id: str, allow_deleted: bool = False, lock: bool = False):
+        stmt = select(runs.c.id, runs.c.status, runs.c.deleted_at).where(runs.c.id == run_id)
+        row = conn.execute(stmt.with_for_update() if lock else stmt).first()
         if row is None:
             raise NotFound(f"no run has id {run_id!r}", field="run_id")
         if row.deleted_at is not None and not allow_deleted:
@@ -660,6 +688,22 @@ class TrackingService:
                               .where(metric_latest.c.run_id.in_(ids))):
             out.setdefault(r.run_id, {})[r.key] = math.nan if r.last_value is None else r.last_value
         return out
+
+
+def _param_rows(values: Any) -> dict[str, dict]:
+    """Validated rows (key, value, value_num) for params, by flattened key."""
+    if not isinstance(values, Mapping):
+        raise InvalidInput(f"params must be a dict, got {type(values).__name__}", field="params")
+    rows = {}
+    for k, v in flatten_params(values).items():
+        check_key(k, "param")
+        text, num = param_text(v)
+        if len(text) > MAX_PARAM_VALUE:
+            raise InvalidInput(
+                f"param {k!r} is {len(text)} characters long (at most {MAX_PARAM_VALUE}): "
+                "log large values as an artifact instead", field=k)
+        rows[k] = {"key": k, "value": text, "value_num": num}
+    return rows
 
 
 def _experiment_name(name: Any) -> str:

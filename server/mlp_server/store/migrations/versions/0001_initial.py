@@ -114,6 +114,8 @@ def upgrade() -> None:
         sa.Column("min_value", sa.Float(), nullable=True),
         sa.Column("max_value", sa.Float(), nullable=True),
         sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.Column("tail_id", sa.BigInteger(), nullable=True),
+        sa.Column("tail_n", sa.Integer(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_metric_latest_run_id_runs")),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_metric_latest")),
     )
