@@ -381,3 +381,161 @@ def test_not_on_an_attribute_keeps_runs_where_it_is_missing(transport):
     parent = new_run(transport, name="parent")
     new_run(transport, name="child", parent_id=parent["id"])
     assert names(transport.search_runs(None, f"not parent_id = '{parent['id']}'")) == ["parent"]
+
+
+def all_pages(transport, **kw):
+    out, cursor = [], None
+    while True:
+        page = transport.search_runs(cursor=cursor, **kw)
+        out += names(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return out
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 50])
+def test_pages_by_metric_cover_every_run_once_with_missing_values_last(transport, limit):
+    values = {"a": 0.5, "b": 0.9, "c": math.nan, "d": 0.1, "e": None, "f": 0.9, "g": None}
+    for i, (name, v) in enumerate(values.items()):
+        r = transport.create_run("m", name, start_time=1_700_000_000 + i)
+        if v is not None:
+            transport.log_metrics([batch(r["id"], "acc", [v])])
+    got = all_pages(transport, experiment="m", order_by="-metrics.acc", limit=limit)
+    assert got[:4] in (["b", "f", "a", "d"], ["f", "b", "a", "d"])
+    assert got[4:] == ["g", "e", "c"]  # no value (or NaN): newest first
+    asc = all_pages(transport, experiment="m", order_by="metrics.acc", limit=limit)
+    assert asc[:2] == ["d", "a"] and sorted(asc[2:4]) == ["b", "f"]
+
+
+def test_a_run_started_between_pages_is_not_repeated_or_skipped(transport):
+    for i in range(5):
+        transport.create_run("k", f"r{i}", start_time=1_700_000_000 + i)
+    first = transport.search_runs("k", limit=2)
+    assert names(first) == ["r4", "r3"]
+    transport.create_run("k", "late", start_time=1_800_000_000)
+    second = transport.search_runs("k", limit=2, cursor=first["next_cursor"])
+    third = transport.search_runs("k", limit=2, cursor=second["next_cursor"])
+    assert names(second) + names(third) == ["r2", "r1", "r0"]
+
+
+def test_pages_by_param_and_filtered_metric_order(transport, grid):
+    by_depth = all_pages(transport, order_by=["params.depth", "name"], limit=2)
+    assert by_depth == names(transport.search_runs(order_by=["params.depth", "name"], limit=None))
+    assert sorted(by_depth) == sorted(grid)
+    filtered = all_pages(transport, where="params.model = 'xgb'", order_by="metrics.loss",
+                         limit=1)
+    assert filtered == ["r7", "r5", "r3", "r1"]
+
+
+def test_text_attributes_compare_with_text_only(transport):
+    with pytest.raises(QueryError, match="name is text"):
+        transport.search_runs(None, "name = 5")
+    with pytest.raises(QueryError, match="status is text"):
+        transport.search_runs(None, "status in ('running', 1)")
+
+
+@pytest.mark.parametrize(("kw", "field"), [({"where": 123}, "where"),
+                                           ({"experiment": 5}, "experiment"),
+                                           ({"order_by": 7}, "order_by"),
+                                           ({"limit": 0}, "limit"),
+                                           ({"cursor": "garbage!"}, "cursor")])
+def test_bad_search_arguments_name_the_argument(transport, kw, field):
+    with pytest.raises(InvalidInput) as e:
+        transport.search_runs(**kw)
+    assert e.value.field == field
+
+
+def test_params_given_at_creation_are_all_or_nothing(transport):
+    with pytest.raises(InvalidInput, match="param 'blob' is 7000 characters"):
+        new_run(transport, name="refused", params={"lr": 0.1, "blob": "x" * 7000})
+    assert transport.search_runs(None, limit=None)["runs"] == []
+    r = new_run(transport, name="ok", params={"lr": 0.1, "opt": {"name": "adam"}})
+    assert transport.get_run(r["id"])["params"] == {"lr": "0.1", "opt.name": "adam"}
+
+
+def test_a_refused_metric_batch_stores_nothing(transport):
+    r = new_run(transport)
+    bad_time = batch(r["id"], "late", [1.0], times=[math.nan])
+    with pytest.raises(InvalidInput, match="'late' has a time"):
+        transport.log_metrics([batch(r["id"], "loss", [1.0, 2.0]), bad_time])
+    with pytest.raises(InvalidInput, match="metric name"):
+        transport.log_metrics([batch(r["id"], "x" * 300, [1.0])])
+    assert transport.get_run(r["id"])["metrics"] == {}
+
+
+def test_concurrent_writers_to_one_metric_lose_nothing(transport):
+    import threading
+
+    r = new_run(transport)
+
+    def write(k):
+        for i in range(50):
+            transport.log_metrics([batch(r["id"], "loss", [k * 1000 + i],
+                                         steps=[k * 1000 + i])])
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    h = transport.metric_history(r["id"], "loss")
+    assert len(h["step"]) == 200 and len(set(h["step"].tolist())) == 200
+    assert transport.get_run(r["id"])["metrics"]["loss"]["count"] == 200
+
+
+def test_ending_a_run_again_with_another_status_is_a_conflict(transport):
+    r = new_run(transport)
+    transport.end_run(r["id"], "finished")
+    transport.end_run(r["id"], "finished")
+    with pytest.raises(Conflict, match="already ended finished"):
+        transport.end_run(r["id"], "failed")
+
+
+def test_a_run_crashed_for_missing_heartbeats_revives_when_they_resume(service, transport):
+    r = new_run(transport, host="elsewhere", pid=1)
+    service.heartbeat_timeout = 0.0
+    time.sleep(0.01)
+    service.reap(force=True)
+    got = transport.get_run(r["id"])
+    assert got["status"] == "crashed" and got["status_reason"].startswith("no heartbeat")
+    service.heartbeat_timeout = 60.0
+    transport.heartbeat([r["id"]])
+    got = transport.get_run(r["id"])
+    assert got["status"] == "running" and got["end_time"] is None
+
+
+def test_numpy_scalars_log_as_plain_numbers(transport):
+    r = new_run(transport)
+    transport.log_params(r["id"], {"x": np.float64(1.5), "n": np.int64(3)})
+    assert transport.get_run(r["id"])["params"] == {"x": "1.5", "n": "3"}
+    assert names(transport.search_runs(None, "params.x > 1")) == ["run-1"]
+
+
+def test_artifacts_on_an_fsspec_url_round_trip(db_url, tmp_path):
+    from mlp.transport.local import LocalTransport
+    from mlp_server.store import Store
+    from mlp_server.tracking import TrackingService
+    from mlp_server.tracking.artifacts import ArtifactStore
+
+    t = LocalTransport(TrackingService(Store(db_url, auto_migrate=True),
+                                       ArtifactStore(f"memory://mlp-{uuid.uuid4().hex}")))
+    r = new_run(t)
+    d = tmp_path / "out"
+    d.mkdir()
+    (d / "a.txt").write_text("alpha")
+    (d / "b.txt").write_text("beta")
+    stored = t.log_artifact(r["id"], d, contents=True)
+    assert [a["path"] for a in stored] == ["a.txt", "b.txt"]
+    got = t.download_artifacts(r["id"], "b.txt", tmp_path / "dl")
+    assert got.read_text() == "beta"
+    t.close()
+
+
+def test_long_artifact_paths_are_refused_before_upload(transport, tmp_path):
+    r = new_run(transport)
+    f = tmp_path / "x.txt"
+    f.write_text("x")
+    with pytest.raises(InvalidInput, match="longer than 1024"):
+        transport.log_artifact(r["id"], f, "d/" * 600 + "x.txt")
+    with pytest.raises(InvalidInput, match="names the run's folder itself"):
+        transport.log_artifact(r["id"], f, "a/..")

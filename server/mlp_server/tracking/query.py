@@ -273,6 +273,12 @@ class _Parser:
                         f"{_name(c.field)} is a number: compare it with a number, not "
                         f"{str(v).lower() if isinstance(v, bool) else repr(v)}",
                         self.query, pos)
+        if c.field.kind == "attr" and not numeric and not ATTRIBUTES[c.field.key]:
+            for v, pos in zip(values, positions, strict=True):
+                if not isinstance(v, str):
+                    raise QueryError(f"{c.field.key} is text: compare it with a 'quoted "
+                                     f"string', not {str(v).lower() if isinstance(v, bool) else v}",
+                                     self.query, pos)
         if c.field.kind == "attr" and ATTRIBUTES.get(c.field.key):
             times = tuple(_time(v, pos, c.field, self.query)
                           for v, pos in zip(values, positions, strict=True))

@@ -1,10 +1,23 @@
-"""Compiling a parsed run query and an order to one SQL statement."""
+"""Compiling a parsed run query and an order to SQL, with keyset paging."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
 
 from ..store.schema import experiments, metric_latest, params, runs, tags
 from .query import BoolOp, Compare, Field, Node, Not, OrderKey
@@ -22,31 +35,30 @@ _CMP = {
     "not in": lambda c, v: c.not_in(v),
 }
 
-_DURATION = func.coalesce(runs.c.end_time, runs.c.heartbeat_at, runs.c.start_time) - runs.c.start_time
-
-
-def attribute_column(key: str) -> ColumnElement:
+def attribute_column(key: str, now: float | None = None) -> ColumnElement:
     if key == "experiment":
         return experiments.c.name
     if key == "duration":
-        return _DURATION
+        # A running run's duration counts up to now.
+        now = time.time() if now is None else now
+        return func.coalesce(runs.c.end_time, literal(now)) - runs.c.start_time
     return runs.c[key]
 
 
-def where_clause(node: Node) -> ColumnElement[bool]:
+def where_clause(node: Node, now: float | None = None) -> ColumnElement[bool]:
     """The SQL condition on ``runs`` (joined with ``experiments``) for a query AST."""
     if isinstance(node, BoolOp):
-        parts = [where_clause(n) for n in node.items]
+        parts = [where_clause(n, now) for n in node.items]
         return and_(*parts) if node.op == "and" else or_(*parts)
     if isinstance(node, Not):
-        return not_(where_clause(node.item))
-    return _compare(node)
+        return not_(where_clause(node.item, now))
+    return _compare(node, now)
 
 
-def _compare(c: Compare) -> ColumnElement[bool]:
+def _compare(c: Compare, now: float | None) -> ColumnElement[bool]:
     f = c.field
     if f.kind == "attr":
-        col = attribute_column(f.key)
+        col = attribute_column(f.key, now)
         if c.op == "is null":
             return col.is_(None)
         if c.op == "is not null":
@@ -84,24 +96,58 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def apply_order(stmt: Select, order: list[OrderKey]) -> Select:
-    """Add ORDER BY for each key (missing values last), then newest first, then id."""
-    clauses = []
+@dataclass(frozen=True)
+class SortKey:
+    expr: ColumnElement
+    descending: bool
+    nullable: bool
+
+    def clause(self) -> ColumnElement:
+        c = self.expr.desc() if self.descending else self.expr.asc()
+        # Only where NULLs can occur: "NULLS LAST" on a NOT NULL column keeps PostgreSQL
+        # from walking the index backwards.
+        return c.nulls_last() if self.nullable else c
+
+
+#: Every order ends with these, so the order is total and a cursor can resume it.
+TIE_BREAK = [SortKey(runs.c.start_time, True, False), SortKey(runs.c.id, False, False)]
+
+
+def apply_order(stmt: Select, order: list[OrderKey], now: float | None = None
+                ) -> tuple[Select, list[SortKey]]:
+    """Join what the order needs; return the statement and its sort keys (missing last)."""
+    keys: list[SortKey] = []
     for i, key in enumerate(order):
         f: Field = key.field
         if f.kind == "attr":
-            cols = [attribute_column(f.key)]
+            col = attribute_column(f.key, now)
+            keys.append(SortKey(col, key.descending, getattr(col, "nullable", True)))
+            continue
+        table = {"metrics": metric_latest, "params": params, "tags": tags}[f.kind].alias(f"o{i}")
+        stmt = stmt.outerjoin(table, and_(table.c.run_id == runs.c.id, table.c.key == f.key))
+        if f.kind == "metrics":
+            keys.append(SortKey(table.c.last_value, key.descending, True))
+        elif f.kind == "params":
+            keys += [SortKey(table.c.value_num, key.descending, True),
+                     SortKey(table.c.value, key.descending, True)]
         else:
-            table = {"metrics": metric_latest, "params": params, "tags": tags}[f.kind].alias(f"o{i}")
-            stmt = stmt.outerjoin(table, and_(table.c.run_id == runs.c.id, table.c.key == f.key))
-            if f.kind == "metrics":
-                cols = [table.c.last_value]
-            elif f.kind == "params":
-                cols = [table.c.value_num, table.c.value]
-            else:
-                cols = [table.c.value]
-        for col in cols:
-            clauses.append((col.desc() if key.descending else col.asc()).nulls_last())
-    clauses += [runs.c.start_time.desc(), runs.c.id.asc()]
-    return stmt.order_by(*clauses)
+            keys.append(SortKey(table.c.value, key.descending, True))
+    keys += TIE_BREAK
+    return stmt.order_by(*(k.clause() for k in keys)), keys
 
+
+def after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
+    """Rows that come after the row whose sort values are ``values`` (keyset paging)."""
+    ors = []
+    equal: list[ColumnElement[bool]] = []
+    for key, v in zip(keys, values, strict=True):
+        if v is None:
+            # Missing values sort last: nothing with a value comes after a missing one.
+            equal.append(key.expr.is_(None))
+            continue
+        later = key.expr < v if key.descending else key.expr > v
+        if key.nullable:
+            later = or_(later, key.expr.is_(None))
+        ors.append(and_(*equal, later))
+        equal.append(key.expr == v)
+    return or_(*ors) if ors else false()

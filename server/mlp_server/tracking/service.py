@@ -23,7 +23,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from mlp.errors import Conflict, InvalidInput, NotFound
@@ -316,8 +328,8 @@ class TrackingService:
         self._reap_one(run_id)
         with self.store.read() as conn:
             run = self._run_row(conn, run_id)
-            run["params"] = self._params_of(conn, [run_id]).get(run_id, {})
-            run["tags"] = self._tags_of(conn, [run_id]).get(run_id, {})
+            run["params"] = self._kv_of(conn, params, [run_id]).get(run_id, {})
+            run["tags"] = self._kv_of(conn, tags, [run_id]).get(run_id, {})
             run["metrics"] = {
                 r.key: {"last": Summary.from_row(r).last_value, "step": r.last_step,
                         "time": r.last_time, "min": r.min_value, "max": r.max_value,
@@ -550,50 +562,120 @@ class TrackingService:
         include_deleted: bool = False,
         deleted_only: bool = False,
     ) -> dict:
-        """Runs matching a query, one page at a time: ``{"runs": [...], "next_cursor": ...}``."""
+        """Runs matching a query, a page at a time: ``{"runs": [...], "next_cursor": ...}``.
+
+        The cursor remembers where the page ended (keyset paging), so runs started or
+        deleted between two pages neither repeat nor skip rows.
+        """
         self.reap()
-        exps = [experiment] if isinstance(experiment, str) else list(experiment or [])
+        exps = _names(experiment, "experiment")
+        if where is not None and not isinstance(where, str):
+            raise InvalidInput(f"where must be a query string, got {where!r}", field="where")
+        if order_by is not None and not isinstance(order_by, str):
+            _names(order_by, "order_by")
         order = parse_order_by(order_by)
         cond = parse(where) if where and where.strip() else None
-        if limit is not None and (not isinstance(limit, int) or limit < 1):
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 1):
             raise InvalidInput(f"limit must be a positive whole number, got {limit!r}",
                                field="limit")
         fingerprint = hashlib.sha1(json.dumps(
             [sorted(exps), where, order_by, include_deleted, deleted_only], default=str
         ).encode()).hexdigest()[:12]
-        offset = _decode_cursor(cursor, fingerprint)
-
-        stmt = select(*RUN_COLUMNS).select_from(runs.join(experiments))
+        state = _decode_cursor(cursor, fingerprint)
+        now = self.clock()
+        filters: list[ColumnElement[bool]] = []
         if exps:
             known = dict(self._experiment_ids(exps))
             missing = [e for e in exps if e not in known]
             if missing:
                 raise NotFound(f"no experiment named {', '.join(map(repr, missing))}",
                                field="experiment")
-            stmt = stmt.where(runs.c.experiment_id.in_(list(known.values())))
+            filters.append(runs.c.experiment_id.in_(list(known.values())))
         if deleted_only:
-            stmt = stmt.where(runs.c.deleted_at.is_not(None))
+            filters.append(runs.c.deleted_at.is_not(None))
         elif not include_deleted:
-            stmt = stmt.where(runs.c.deleted_at.is_(None))
+            filters.append(runs.c.deleted_at.is_(None))
         if cond is not None:
-            stmt = stmt.where(search.where_clause(cond))
-        stmt = search.apply_order(stmt, order).offset(offset)
-        if limit is not None:
-            stmt = stmt.limit(limit + 1)
+            filters.append(search.where_clause(cond, now))
+        want = None if limit is None else limit + 1
         with self.store.read() as conn:
-            rows = [self._run_dict(r) for r in conn.execute(stmt)]
-            more = limit is not None and len(rows) > limit
-            rows = rows[:limit] if limit is not None else rows
+            if len(order) == 1 and order[0].field.kind == "metrics":
+                found = self._by_metric(conn, order[0], filters, want, state)
+            else:
+                found = self._ordered(conn, order, filters, want, state, now)
+            more = want is not None and len(found) == want
+            found = found[:limit]
+            rows = [self._run_dict(r) for r, _ in found]
             for i in range(0, len(rows), 500):
                 page = rows[i:i + 500]
                 ids = [r["id"] for r in page]
-                ps, ts, ms = (self._params_of(conn, ids), self._tags_of(conn, ids),
-                              self._metrics_of(conn, ids))
+                ps, ts = self._kv_of(conn, params, ids), self._kv_of(conn, tags, ids)
+                ms = self._metrics_of(conn, ids)
                 for r in page:
                     r["params"], r["tags"], r["metrics"] = (
                         ps.get(r["id"], {}), ts.get(r["id"], {}), ms.get(r["id"], {}))
-        nxt = _encode_cursor(offset + len(rows), fingerprint) if more else None
+        nxt = _encode_cursor(found[-1][1], fingerprint) if more and found else None
         return {"runs": rows, "next_cursor": nxt}
+
+    def _ordered(self, conn, order, filters, want, state, now) -> list[tuple[Any, dict]]:
+        """One query in the requested order; each row with the cursor that resumes after it."""
+        stmt = select(*RUN_COLUMNS).select_from(runs.join(experiments)).where(*filters)
+        stmt, keys = search.apply_order(stmt, order, now)
+        stmt = stmt.add_columns(*(k.expr.label(f"_s{i}") for i, k in enumerate(keys)))
+        if state is not None:
+            stmt = stmt.where(search.after(keys, _cursor_values(state, "o", len(keys))))
+        if want is not None:
+            stmt = stmt.limit(want)
+        return [(r, {"p": "o", "v": [r._mapping[f"_s{i}"] for i in range(len(keys))]})
+                for r in conn.execute(stmt)]
+
+    def _by_metric(self, conn, key, filters, want, state) -> list[tuple[Any, dict]]:
+        """Order by one metric, walking its (key, value) index instead of sorting every run:
+        runs with a value first, in batches filtered against the query; then the runs
+        without one, newest first."""
+        m, desc = metric_latest, key.descending
+        val = m.c.last_value
+        phase = state["p"] if state is not None else "a"
+        found: list[tuple[Any, dict]] = []
+        if phase == "a":
+            pos = _cursor_values(state, "a", 2) if state is not None else None
+            batch = 400
+            while want is None or len(found) < want:
+                q = select(m.c.run_id, val).where(m.c.key == key.field.key, val.is_not(None))
+                if pos is not None:
+                    q = q.where(or_(val < pos[0] if desc else val > pos[0],
+                                    and_(val == pos[0], m.c.run_id > pos[1])))
+                q = q.order_by(val.desc() if desc else val.asc(), m.c.run_id).limit(batch)
+                cands = conn.execute(q).all()
+                if not cands:
+                    break
+                matched = {r.id: r for r in conn.execute(
+                    select(*RUN_COLUMNS).select_from(runs.join(experiments))
+                    .where(runs.c.id.in_([c.run_id for c in cands]), *filters))}
+                for c in cands:
+                    if c.run_id in matched:
+                        found.append((matched[c.run_id],
+                                      {"p": "a", "v": [c.last_value, c.run_id]}))
+                        if want is not None and len(found) == want:
+                            break
+                pos = [cands[-1].last_value, cands[-1].run_id]
+                if len(cands) < batch:
+                    break
+                batch = min(batch * 4, 10_000)
+        if want is not None and len(found) >= want:
+            return found
+        has_value = exists(select(1).where(m.c.run_id == runs.c.id, m.c.key == key.field.key,
+                                           val.is_not(None)))
+        stmt = (select(*RUN_COLUMNS, runs.c.start_time.label("_s0"), runs.c.id.label("_s1"))
+                .select_from(runs.join(experiments)).where(*filters, not_(has_value))
+                .order_by(*(k.clause() for k in search.TIE_BREAK)))
+        if phase == "b" and state is not None:
+            stmt = stmt.where(search.after(search.TIE_BREAK, _cursor_values(state, "b", 2)))
+        if want is not None:
+            stmt = stmt.limit(want - len(found))
+        found += [(r, {"p": "b", "v": [r._s0, r._s1]}) for r in conn.execute(stmt)]
+        return found
 
     def _experiment_ids(self, names: list[str]) -> list[tuple[str, int]]:
         with self.store.read() as conn:
@@ -662,22 +744,16 @@ class TrackingService:
         return self._run_dict(row)
 
     def _run_dict(self, row) -> dict:
-        d = dict(row._mapping)
+        d = {k: v for k, v in row._mapping.items() if not k.startswith("_s")}
         end = self.clock() if d["status"] == "running" else d["end_time"] or d["start_time"]
         d["duration"] = end - d["start_time"]
         return d
 
-    def _params_of(self, conn, ids: list[str]) -> dict[str, dict]:
+    def _kv_of(self, conn, table, ids: list[str]) -> dict[str, dict]:
+        """``{run_id: {key: value}}`` of the params or tags table."""
         out: dict[str, dict] = {}
-        for r in conn.execute(select(params.c.run_id, params.c.key, params.c.value)
-                              .where(params.c.run_id.in_(ids))):
-            out.setdefault(r.run_id, {})[r.key] = r.value
-        return out
-
-    def _tags_of(self, conn, ids: list[str]) -> dict[str, dict]:
-        out: dict[str, dict] = {}
-        for r in conn.execute(select(tags.c.run_id, tags.c.key, tags.c.value)
-                              .where(tags.c.run_id.in_(ids))):
+        for r in conn.execute(select(table.c.run_id, table.c.key, table.c.value)
+                              .where(table.c.run_id.in_(ids))):
             out.setdefault(r.run_id, {})[r.key] = r.value
         return out
 
@@ -732,21 +808,39 @@ def _process_alive(pid: int, started: float | None) -> bool:
         return True
 
 
-def _encode_cursor(offset: int, fingerprint: str) -> str:
-    return base64.urlsafe_b64encode(f"{fingerprint}:{offset}".encode()).decode().rstrip("=")
+def _names(value: Any, field: str) -> list[str]:
+    """A name or a list of names (experiments, order keys), checked."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
+        raise InvalidInput(f"{field} must be a name or a list of names, got {value!r}",
+                           field=field)
+    return list(items)
 
 
-def _decode_cursor(cursor: str | None, fingerprint: str) -> int:
+def _encode_cursor(position: dict, fingerprint: str) -> str:
+    raw = json.dumps({"f": fingerprint, **position}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None, fingerprint: str) -> dict | None:
     if not cursor:
-        return 0
+        return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        fp, _, off = raw.partition(":")
-        offset = int(off)
-    except (ValueError, UnicodeDecodeError):
+        state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(state, dict) or not isinstance(state.get("v"), list):
+            raise ValueError
+    except (ValueError, TypeError, UnicodeDecodeError):
         raise InvalidInput(f"cursor {cursor!r} is not one this server gave out",
                            field="cursor") from None
-    if fp != fingerprint:
+    if state.get("f") != fingerprint:
         raise InvalidInput("this cursor belongs to another query: pass the same experiments, "
                            "where and order_by as the call that returned it", field="cursor")
-    return offset
+    return state
+
+
+def _cursor_values(state: dict, phase: str, n: int) -> list:
+    if state.get("p") != phase or len(state["v"]) != n:
+        raise InvalidInput("this cursor belongs to another query", field="cursor")
+    return state["v"]
