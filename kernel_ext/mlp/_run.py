@@ -164,9 +164,11 @@ class Run:
         if self._is_own():
             self._client.flush()
         h = self._client.transport.metric_history(self.id, key)
+        # Whole microseconds convert to datetimes ~3x faster than float seconds.
+        micros = (h["time"] * 1e6).round().astype("int64")
         return pd.DataFrame({
             "step": h["step"],
-            "time": pd.to_datetime(h["time"], unit="s", utc=True),
+            "time": pd.to_datetime(micros, unit="us", utc=True),
             "value": h["value"],
         })
 

@@ -130,6 +130,10 @@ def known_revisions() -> set[str]:
 
 def _make_engine(url: str, busy_timeout_ms: int) -> Engine:
     u = make_url(url)
+    if u.get_backend_name() == "postgresql":
+        # JIT compiling costs ~30 ms per search query and never pays off for these.
+        return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8,
+                             connect_args={"options": "-c jit=off"})
     if u.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
     if u.database and u.database != ":memory:":
@@ -148,6 +152,9 @@ def _make_engine(url: str, busy_timeout_ms: int) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
+        # The default 2 MB page cache halves search speed on a 100k-run store.
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA mmap_size=268435456")
         cur.close()
 
     @event.listens_for(engine, "begin")

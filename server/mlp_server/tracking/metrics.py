@@ -53,11 +53,12 @@ def encode(steps: np.ndarray, times: np.ndarray, values: np.ndarray) -> dict:
     }
 
 
-def decode(row) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def decode(steps: bytes, times: bytes, vals: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays of one chunk row's ``steps``, ``times`` and ``vals`` columns."""
     return (
-        np.frombuffer(row.steps, dtype="<i8"),
-        np.frombuffer(row.times, dtype="<f8"),
-        np.frombuffer(row.vals, dtype="<f8"),
+        np.frombuffer(steps, dtype="<i8"),
+        np.frombuffer(times, dtype="<f8"),
+        np.frombuffer(vals, dtype="<f8"),
     )
 
 

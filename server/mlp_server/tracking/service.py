@@ -421,7 +421,7 @@ class TrackingService:
             # Top up a small newest chunk so many small flushes don't leave many tiny rows.
             take = CHUNK_POINTS - tail_n
             tail = conn.execute(select(metric_chunks).where(metric_chunks.c.id == tail_id)).one()
-            ps, pt, pv = decode(tail)
+            ps, pt, pv = decode(tail.steps, tail.times, tail.vals)
             merged = encode(np.concatenate([ps, steps[:take]]), np.concatenate([pt, times[:take]]),
                             np.concatenate([pv, values[:take]]))
             conn.execute(update(metric_chunks).where(metric_chunks.c.id == tail_id)
@@ -445,17 +445,14 @@ class TrackingService:
         """Every point of one metric, ordered by step (points of equal step keep log order)."""
         with self.store.read() as conn:
             self._require_run(conn, run_id, allow_deleted=True)
-            rows = conn.execute(
-                select(metric_chunks.c.steps, metric_chunks.c.times, metric_chunks.c.vals)
-                .where(metric_chunks.c.run_id == run_id, metric_chunks.c.key == key)
-                .order_by(metric_chunks.c.id)).all()
+            rows = self._chunk_blobs(conn, run_id, key)
             if not rows:
                 known = list(conn.execute(select(metric_latest.c.key)
                                           .where(metric_latest.c.run_id == run_id)).scalars())
                 raise NotFound(f"run {run_id[:8]} has no metric {key!r}"
                                + (f"; it has {', '.join(sorted(known))}" if known else ""),
                                field="key")
-        parts = [decode(r) for r in rows]
+        parts = [decode(*r) for r in rows]
         steps = np.concatenate([p[0] for p in parts])
         times = np.concatenate([p[1] for p in parts])
         values = np.concatenate([p[2] for p in parts])
@@ -463,6 +460,18 @@ class TrackingService:
             order = np.argsort(steps, kind="stable")
             steps, times, values = steps[order], times[order], values[order]
         return {"step": steps, "time": times, "value": values}
+
+    def _chunk_blobs(self, conn, run_id: str, key: str) -> list[tuple]:
+        if self.store.dialect == "postgresql":
+            # psycopg sends bytea as hex text unless asked for binary: 4x slower for 24 MB.
+            with conn.connection.driver_connection.cursor(binary=True) as cur:
+                cur.execute("SELECT steps, times, vals FROM metric_chunks "
+                            "WHERE run_id = %s AND key = %s ORDER BY id", (run_id, key))
+                return cur.fetchall()
+        return [tuple(r) for r in conn.execute(
+            select(metric_chunks.c.steps, metric_chunks.c.times, metric_chunks.c.vals)
+            .where(metric_chunks.c.run_id == run_id, metric_chunks.c.key == key)
+            .order_by(metric_chunks.c.id))]
 
     # -- artifacts -----------------------------------------------------------------
 
