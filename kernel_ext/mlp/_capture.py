@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._redact import redact_argv, redact_env, redact_text
@@ -205,8 +205,8 @@ def capture_git(path: str | None = None) -> dict[str, Any] | None:
     tracked files differ from HEAD, ``diff`` is ``git diff HEAD`` (redacted, at
     most 1 MB) and ``remote`` is the origin URL without credentials.
 
-    A clean work tree costs two git processes (status and the remote); a dirty
-    one a third for the diff.
+    A clean work tree costs two git processes (status and the remote), a dirty
+    one a third for the diff, and a directory with no ``.git`` above it none.
 
     >>> capture_git()["commit"]  # doctest: +SKIP
     '3f2c...'
@@ -215,7 +215,7 @@ def capture_git(path: str | None = None) -> dict[str, Any] | None:
         directory = os.path.abspath(path if path is not None else os.getcwd())
         if not os.path.isdir(directory):
             directory = os.path.dirname(directory)
-        if not os.path.isdir(directory):
+        if not os.path.isdir(directory) or not _may_be_in_work_tree(directory):
             return None
         # One `git status` answers whether this is a work tree at all (it fails
         # outside one) and gives the commit, branch and changed files.
@@ -234,6 +234,26 @@ def capture_git(path: str | None = None) -> dict[str, Any] | None:
     except Exception as exc:
         out["error"] = _describe(exc)
     return out
+
+
+def _may_be_in_work_tree(directory: str) -> bool:
+    """False only when git surely finds no repository from ``directory``.
+
+    That is when neither it nor a parent holds ``.git`` and no GIT_DIR or
+    GIT_WORK_TREE points git elsewhere; most runs outside a repository then
+    cost no git process at all. Git looks from the physical directory, so
+    symbolic links are resolved first.
+    """
+    if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
+        return True
+    current = os.path.realpath(directory)
+    while True:
+        if os.path.lexists(os.path.join(current, ".git")):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current:
+            return False
+        current = parent
 
 
 def _empty_git_state() -> dict[str, Any]:
@@ -384,7 +404,7 @@ def _scan_path_entry(entry: str, found: dict[str, str]) -> None:
     root = entry or "."
     if not os.path.isdir(root) or root.endswith(".egg"):
         if os.path.exists(root):
-            _add_from_metadata(found, path=[entry])
+            _add_from_metadata(found, entry)
         return
     try:
         names = os.listdir(root)
@@ -405,21 +425,21 @@ def _scan_path_entry(entry: str, found: dict[str, str]) -> None:
         if name and version:
             found.setdefault(_normalize(name), version)
         else:
-            _add_from_metadata(found, dist=os.path.join(root, child))
+            _add_from_metadata(found, entry, os.path.join(root, child))
 
 
-def _add_from_metadata(
-    found: dict[str, str], path: list[str] | None = None, dist: str | None = None
-) -> None:
+def _add_from_metadata(found: dict[str, str], entry: str, dist_dir: str | None = None) -> None:
+    """Add the distribution in ``dist_dir``, or else all in sys.path entry ``entry``."""
     # importlib.metadata pulls in email and zipfile: 50 ms that `import mlp` skips.
     import importlib.metadata
     import pathlib
 
     try:
-        if dist is not None:
-            dists: Any = [importlib.metadata.PathDistribution(pathlib.Path(dist))]
+        dists: Iterable[importlib.metadata.Distribution]
+        if dist_dir is not None:
+            dists = [importlib.metadata.PathDistribution(pathlib.Path(dist_dir))]
         else:
-            dists = importlib.metadata.distributions(path=path)
+            dists = importlib.metadata.distributions(path=[entry])
         for d in dists:
             meta = d.metadata
             name, version = meta["Name"], meta["Version"]

@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
 from mlp.errors import MLPError
 
 
@@ -23,6 +26,13 @@ def _parser() -> argparse.ArgumentParser:
         a.add_argument("--db-url", help="SQLAlchemy URL (default: $MLP_DB_URL or the embedded "
                                         "SQLite store under $MLP_HOME)")
     return p
+
+
+def _shown(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{store.display_url}: schema {current or 'empty'} ({state})")
     except MLPError as e:
         print(f"jupyter mlp: {e}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as e:
+        print(f"jupyter mlp: cannot use the database at {_shown(cfg.db_url)}: "
+              f"{getattr(e, 'orig', None) or e}", file=sys.stderr)
         return 2
     return 0
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import Configurable
 
+from mlp.errors import InvalidInput
+
 
 class MLP(Configurable):
     """Where jupyter-mlp keeps its data and how it talks to the store."""
@@ -75,4 +77,12 @@ class MLP(Configurable):
 
     @default("heartbeat_timeout")
     def _default_heartbeat_timeout(self) -> float:
-        return float(os.environ.get("MLP_HEARTBEAT_TIMEOUT", "60"))
+        raw = os.environ.get("MLP_HEARTBEAT_TIMEOUT", "60")
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not value > 0:
+            raise InvalidInput(f"MLP_HEARTBEAT_TIMEOUT={raw!r} must be a positive number of "
+                               "seconds", field="MLP_HEARTBEAT_TIMEOUT")
+        return value

@@ -307,13 +307,16 @@ def test_missing_git_executable_means_no_git_state(
     assert capture_git(str(repo)) is None
 
 
-def hanging_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answers_rev_parse: bool) -> None:
-    """Put a `git` first on PATH whose commands hang in a grandchild holding stdout."""
+def fake_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """Put a `git` first on PATH that runs ``script``; its commands time out after 0.2 s.
+
+    ``tmp_path`` gets an empty ``.git`` so that it may be a work tree.
+    """
+    (tmp_path / ".git").mkdir()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "git"
-    answer = 'if [ "$2" = "--is-inside-work-tree" ]; then echo true; exit 0; fi\n'
-    fake.write_text("#!/bin/sh\n" + (answer if answers_rev_parse else "") + "sleep 30\n")
+    fake.write_text("#!/bin/sh\n" + script)
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setattr(capture, "GIT_TIMEOUT_SECONDS", 0.2)
@@ -323,7 +326,8 @@ def hanging_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answers_rev_par
 def test_hanging_git_times_out_with_an_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hanging_git(tmp_path, monkeypatch, answers_rev_parse=False)
+    # The sleep runs in a grandchild that holds stdout open after git is killed.
+    fake_git(tmp_path, monkeypatch, "sleep 30\n")
     start = time.monotonic()
     state = capture_git(str(tmp_path))
     assert time.monotonic() - start < 3
@@ -332,17 +336,159 @@ def test_hanging_git_times_out_with_an_error(
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the fake git is a shell script")
-def test_git_hanging_after_the_repo_check_keeps_the_fields_and_adds_an_error(
+def test_git_hanging_after_the_status_keeps_the_fields_and_adds_an_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hanging_git(tmp_path, monkeypatch, answers_rev_parse=True)
+    status = r"# branch.oid abc123\0# branch.head main\0? notes.txt\0"
+    fake_git(
+        tmp_path,
+        monkeypatch,
+        f'if [ "$1" = "status" ]; then printf \'{status}\'; exit 0; fi\nsleep 30\n',
+    )
     start = time.monotonic()
     state = capture_git(str(tmp_path))
     assert time.monotonic() - start < 3
     assert state is not None
-    assert state["commit"] is None
-    assert state["untracked"] == []
+    assert state["commit"] == "abc123"
+    assert state["branch"] == "main"
+    assert state["untracked"] == ["notes.txt"]
+    assert state["remote"] is None
     assert "TimeoutExpired" in state["error"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the fake git is a shell script")
+def test_failing_status_inside_a_work_tree_is_an_error_not_a_missing_repo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_git(
+        tmp_path,
+        monkeypatch,
+        'if [ "$1" = "status" ]; then exit 128; fi\n'
+        'if [ "$2" = "--is-inside-work-tree" ]; then echo true; exit 0; fi\n'
+        "exit 1\n",
+    )
+    state = capture_git(str(tmp_path))
+    assert state is not None
+    assert state["commit"] is None
+    assert state["error"] == "git status exited with 128"
+
+
+def count_git_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    calls: list[tuple[str, ...]] = []
+    real = capture._git
+
+    def counting(cwd: str, *args: str, limit: int | None = None) -> tuple[int, bytes]:
+        calls.append(args)
+        return real(cwd, *args, limit=limit)
+
+    monkeypatch.setattr(capture, "_git", counting)
+    return calls
+
+
+def test_clean_repo_costs_two_git_processes(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (repo / "notes.txt").write_text("untracked files need no diff\n")
+    calls = count_git_calls(monkeypatch)
+    state = capture_git(str(repo))
+    assert state is not None
+    assert state["dirty"] is False
+    assert [args[0] for args in calls] == ["status", "config"]
+
+
+def test_dirty_repo_costs_a_third_git_process_for_the_diff(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / "train.py").write_text("lr = 0.3\n")
+    calls = count_git_calls(monkeypatch)
+    state = capture_git(str(repo))
+    assert state is not None
+    assert "+lr = 0.3" in state["diff"]
+    assert [args[0] for args in calls] == ["status", "config", "diff"]
+
+
+def test_directory_with_no_git_above_it_costs_no_git_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    monkeypatch.delenv("GIT_WORK_TREE", raising=False)
+    calls = count_git_calls(monkeypatch)
+    assert capture_git(str(tmp_path)) is None
+    assert calls == []
+
+
+def test_directory_inside_the_git_dir_is_not_a_work_tree(repo: Path) -> None:
+    assert capture_git(str(repo / ".git" / "refs")) is None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links need privileges on Windows")
+def test_symbolic_link_into_a_repo_is_followed_as_git_does(repo: Path, tmp_path: Path) -> None:
+    (repo / "src").mkdir()
+    link = tmp_path / "elsewhere" / "src-link"
+    link.parent.mkdir()
+    link.symlink_to(repo / "src")
+    state = capture_git(str(link))
+    assert state is not None
+    assert state["commit"] == git(repo, "rev-parse", "HEAD")
+
+
+def test_git_dir_variable_is_honoured(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(repo))
+    state = capture_git(str(outside))
+    assert state is not None
+    assert state["commit"] == git(repo, "rev-parse", "HEAD")
+
+
+def test_renamed_file_is_a_change_and_its_old_path_is_not_untracked(repo: Path) -> None:
+    # A source path that looks like an untracked entry shows it is skipped.
+    (repo / "? draft.py").write_text("a = 1\n")
+    git(repo, "add", "? draft.py")
+    git(repo, "commit", "-q", "-m", "draft")
+    git(repo, "mv", "? draft.py", "model.py")
+    (repo / "new file.txt").write_text("spaces in the name\n")
+    state = capture_git(str(repo))
+    assert state is not None
+    assert state["dirty"] is True
+    assert state["untracked"] == ["new file.txt"]
+    assert "model.py" in state["diff"]
+
+
+def test_subdirectory_reports_paths_from_the_repo_root(repo: Path) -> None:
+    (repo / "src").mkdir()
+    (repo / "src" / "model.py").write_text("x = 1\n")
+    (repo / "top.txt").write_text("t\n")
+    state = capture_git(str(repo / "src"))
+    assert state is not None
+    assert state["untracked"] == ["src/", "top.txt"]
+    assert state["commit"] == git(repo, "rev-parse", "HEAD")
+
+
+def test_sha256_repo_without_commits_diffs_against_its_empty_tree(tmp_path: Path) -> None:
+    try:
+        git(tmp_path, "init", "-q", "-b", "main", "--object-format=sha256")
+    except subprocess.CalledProcessError:
+        pytest.skip("this git cannot create SHA-256 repositories")
+    (tmp_path / "model.py").write_text("layers = 3\n")
+    git(tmp_path, "add", "model.py")
+    state = capture_git(str(tmp_path))
+    assert state is not None
+    assert state["commit"] is None
+    assert state["dirty"] is True
+    assert "+layers = 3" in state["diff"]
+
+
+def test_unborn_branch_with_nothing_staged_is_dirty_with_an_empty_diff(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "dev")
+    (tmp_path / "scratch.py").write_text("x = 1\n")
+    state = capture_git(str(tmp_path))
+    assert state is not None
+    assert state["branch"] == "dev"
+    assert state["dirty"] is True
+    assert state["diff"] == ""
+    assert state["untracked"] == ["scratch.py"]
 
 
 def test_remote_url_credentials_are_redacted(repo: Path) -> None:
@@ -383,6 +529,93 @@ def test_environment_survives_a_failing_field(monkeypatch: pytest.MonkeyPatch) -
     assert env["cwd"] is None
     assert "cwd: FileNotFoundError" in env["error"]
     assert "pytest" in env["packages"]
+
+
+@pytest.fixture
+def site_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """Two directories that make up all of sys.path, with the package cache empty."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    monkeypatch.setattr(sys, "path", [str(first), str(second)])
+    monkeypatch.setattr(capture, "_packages_cache", None)
+    return first, second
+
+
+def test_packages_come_from_distribution_directory_names(site_dirs: tuple[Path, Path]) -> None:
+    first, second = site_dirs
+    # No METADATA inside: the directory name alone gives name and version.
+    (first / "Foo.Bar-1.2.dist-info").mkdir()
+    (first / "legacy_pkg-0.3-py3.11.egg-info").mkdir()
+    (first / "notes.txt").write_text("not a distribution")
+    # `setup.py develop` leaves a versionless .egg-info: its PKG-INFO is read.
+    (first / "devpkg.egg-info").mkdir()
+    (first / "devpkg.egg-info" / "PKG-INFO").write_text(
+        "Metadata-Version: 1.1\nName: Dev_Pkg\nVersion: 0.0.1\n"
+    )
+    # Shadowed by the first entry on sys.path, as imports would be.
+    (second / "foo_bar-9.9.dist-info").mkdir()
+    (second / "other-2.0.dist-info").mkdir()
+    packages = capture._packages()
+    assert packages == {"dev-pkg": "0.0.1", "foo-bar": "1.2", "legacy-pkg": "0.3", "other": "2.0"}
+    assert list(packages) == sorted(packages)
+
+
+def test_packages_in_a_zip_on_sys_path_are_read_through_importlib(
+    site_dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    first, _ = site_dirs
+    archive = first.parent / "bundle.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(
+            "zpkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: zpkg\nVersion: 1.0\n"
+        )
+    monkeypatch.setattr(sys, "path", [*sys.path, str(archive)])
+    assert capture._packages() == {"zpkg": "1.0"}
+
+
+def test_packages_match_importlib_metadata() -> None:
+    expected: dict[str, str] = {}
+    for dist in importlib.metadata.distributions():
+        name, version = dist.metadata["Name"], dist.metadata["Version"]
+        if name and version:
+            expected.setdefault(capture._normalize(name), version)
+    assert capture._packages() == expected
+
+
+def test_package_list_is_cached_until_sys_path_or_its_directories_change(
+    site_dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = site_dirs
+    (first / "alpha-1.0.dist-info").mkdir()
+    scans: list[int] = []
+    real_scan = capture._scan_packages
+
+    def counting_scan() -> dict[str, str]:
+        scans.append(1)
+        return real_scan()
+
+    monkeypatch.setattr(capture, "_scan_packages", counting_scan)
+    assert capture._packages() == {"alpha": "1.0"}
+    capture._packages()["mutated"] = "by the caller"
+    assert capture._packages() == {"alpha": "1.0"}
+    assert len(scans) == 1
+
+    # Installing a package adds a directory; set the mtime so that a coarse
+    # filesystem clock cannot hide the change.
+    (second / "beta-2.0.dist-info").mkdir()
+    os.utime(second, ns=(0, os.stat(second).st_mtime_ns + 10**9))
+    assert capture._packages() == {"alpha": "1.0", "beta": "2.0"}
+    assert len(scans) == 2
+
+    third = first.parent / "third"
+    third.mkdir()
+    (third / "gamma-3.0.dist-info").mkdir()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(third)])
+    assert capture._packages() == {"alpha": "1.0", "beta": "2.0", "gamma": "3.0"}
+    assert len(scans) == 3
 
 
 # --- SystemSampler ----------------------------------------------------------------

@@ -130,10 +130,131 @@ def test_password_in_a_url_is_redacted_and_the_user_kept(url: str, expected: str
         'model = "sk-learn"',
         "KEYBOARD=us",
         "TOKENIZERS_PARALLELISM=false",
+        'num_passes = "3"',
+        'bypass_cache = "yes"',
+        'compass = "north"',
+        'n_pass = "2"',
+        'high_pass = "butterworth"',
+        'fusion_pass = "inline"',
+        'status = {"pass": "green", "fail": "red"}',
+        "for batch in loader: pass",
+        "sig = inspect.signature(fn)",
+        "!docker run -u 1000:1000 trainer",
+        "!python -u train.py --user ada:admins",
+        'curl -u "$USER:$PASS" https://api.example.com',
+        "https://hooks.slack.com/services/",
+        'conn = "Server=db;Database=runs;User Id=ada"',
+        'cs = "Endpoint=sb://x/;SharedAccessKeyName=RootManageSharedAccessKey"',
+        'tok = re.findall("token=([a-z0-9]+)", url)[0]',
+        'print("password=%s" % masked)',
     ],
 )
 def test_ordinary_ml_code_is_left_unchanged(code: str) -> None:
     assert redact_text(code) == code
+
+
+AZURE_STORAGE = (
+    "DefaultEndpointsProtocol=https;AccountName=mlpdata;"
+    "AccountKey=abc123+/XyZ==;EndpointSuffix=core.windows.net"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            f'conn = "{AZURE_STORAGE}"',
+            f'conn = "{AZURE_STORAGE.replace("abc123+/XyZ==", REDACTED)}"',
+        ),
+        (
+            f"AZURE_STORAGE_CONNECTION_STRING={AZURE_STORAGE}",
+            f"AZURE_STORAGE_CONNECTION_STRING={AZURE_STORAGE.replace('abc123+/XyZ==', REDACTED)}",
+        ),
+        (
+            'cs = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;'
+            'SharedAccessKey=k3y+/=="',
+            'cs = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;'
+            f'SharedAccessKey={REDACTED}"',
+        ),
+        (
+            'c = "BlobEndpoint=https://a.blob.core.windows.net/;'
+            'SharedAccessSignature=sv=2022-11-02&ss=b&sp=r&sig=AbC%2Bd%3D;"',
+            f'c = "BlobEndpoint=https://a.blob.core.windows.net/;SharedAccessSignature={REDACTED};"',
+        ),
+        (
+            'url = "https://a.blob.core.windows.net/data/x.pt?sv=2022-11-02&sp=r&sig=AbC%2Bd%3D"',
+            f'url = "https://a.blob.core.windows.net/data/x.pt?sv=2022-11-02&sp=r&sig={REDACTED}"',
+        ),
+        (
+            "https://b.s3.amazonaws.com/k?X-Amz-Expires=60&X-Amz-Signature=9f86d081884c",
+            f"https://b.s3.amazonaws.com/k?X-Amz-Expires=60&X-Amz-Signature={REDACTED}",
+        ),
+    ],
+)
+def test_azure_connection_strings_and_signed_urls_lose_their_keys(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('db_pass = "hunter2"', f'db_pass = "{REDACTED}"'),
+        ("export PGPASS=hunter2", f"export PGPASS={REDACTED}"),
+        ("PGPASSWORD=hunter2 psql -h db", f"PGPASSWORD={REDACTED} psql -h db"),
+        ("MYSQL_PASS: hunter22", f"MYSQL_PASS: {REDACTED}"),
+        ('connect(user="ada", dbPass="hunter2")', f'connect(user="ada", dbPass="{REDACTED}")'),
+        ("!mysqldump --password hunter2 runs", f"!mysqldump --password {REDACTED} runs"),
+        ("!mysqldump --password=hunter2 runs", f"!mysqldump --password={REDACTED} runs"),
+    ],
+)
+def test_short_password_names_and_password_flags_are_redacted(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("!curl -u ada:hunter2 https://x.io", f"!curl -u ada:{REDACTED} https://x.io"),
+        ("curl -uada:hunter2 https://x.io", f"curl -uada:{REDACTED} https://x.io"),
+        ("curl --user ada:hunter2 https://x.io", f"curl --user ada:{REDACTED} https://x.io"),
+        ("curl --user=ada:hunter2 https://x.io", f"curl --user=ada:{REDACTED} https://x.io"),
+        ('curl --user "ada:two words" x', f'curl --user "ada:{REDACTED}" x'),
+        ("curl -s -u 'ada:pw:with:colons' -X POST x", f"curl -s -u 'ada:{REDACTED}' -X POST x"),
+    ],
+)
+def test_curl_user_password_is_redacted_and_the_user_kept(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+def test_basic_authorization_header_is_redacted() -> None:
+    text = 'curl -H "Authorization: Basic YWRhOmh1bnRlcjI=" https://x.io'
+    assert redact_text(text) == f'curl -H "Authorization: Basic {REDACTED}" https://x.io'
+
+
+@pytest.mark.parametrize("kind", ["services", "workflows", "triggers"])
+def test_slack_webhook_url_keeps_only_its_host_and_kind(kind: str) -> None:
+    url = f"https://hooks.slack.com/{kind}/T0123ABCD/B0456EFGH/abcDEF123ghiJKL456mnoPQR"
+    text = f'requests.post("{url}", json={{"text": "done"}})'
+    expected = (
+        f'requests.post("https://hooks.slack.com/{kind}/{REDACTED}", json={{"text": "done"}})'
+    )
+    assert redact_text(text) == expected
+
+
+def test_new_rules_are_idempotent() -> None:
+    text = "\n".join(
+        [
+            f'conn = "{AZURE_STORAGE}"',
+            "url = 'https://a.blob.core.windows.net/c?sv=1&sig=abc%3D'",
+            'db_pass = "hunter2"',
+            "curl -u ada:hunter2 https://x.io",
+            "https://hooks.slack.com/services/T01/B02/xyz",
+            "Authorization: Basic YWRhOmh1bnRlcjI=",
+        ]
+    )
+    once = redact_text(text)
+    assert "hunter2" not in once and "abc123" not in once and "xyz" not in once
+    assert redact_text(once) == once
 
 
 def test_secret_in_a_notebook_json_diff_is_redacted() -> None:
@@ -162,6 +283,17 @@ def test_redaction_is_idempotent() -> None:
         "accessToken",
         "authtoken",
         "private_key",
+        "DB_PASS",
+        "db_pass",
+        "dbPass",
+        "PGPASS",
+        "PGPASSWORD",
+        "MYSQL_PASS",
+        "REDIS_PASS_VALUE",
+        "AccountKey",
+        "AZURE_STORAGE_ACCOUNT_KEY",
+        "SharedAccessKey",
+        "SharedAccessSignature",
     ],
 )
 def test_secret_names_are_recognised(name: str) -> None:
@@ -182,6 +314,18 @@ def test_secret_names_are_recognised(name: str) -> None:
         "pad_token",
         "token_type_ids",
         "author",
+        "pass",
+        "num_passes",
+        "n_pass",
+        "NUM_PASS",
+        "bypass_cache",
+        "BYPASS",
+        "compass",
+        "low_pass",
+        "pass_through",
+        "PGPASSFILE",
+        "SharedAccessKeyName",
+        "AccountName",
     ],
 )
 def test_ordinary_names_are_not_secret(name: str) -> None:
@@ -193,12 +337,20 @@ def test_redact_env_hides_secret_names_and_passwords_in_other_values() -> None:
         "HF_TOKEN": "hf_short",
         "MY_API_TOKEN": "whatever",
         "DATABASE_URL": "postgresql://app:pw123@db/app",
+        "PGPASSWORD": "hunter2",
+        "DB_PASS": "hunter2",
+        "AZURE_STORAGE_CONNECTION_STRING": AZURE_STORAGE,
+        "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T01/B02/xyz",
         "HOME": "/home/ada",
     }
     assert redact_env(env) == {
         "HF_TOKEN": REDACTED,
         "MY_API_TOKEN": REDACTED,
         "DATABASE_URL": f"postgresql://app:{REDACTED}@db/app",
+        "PGPASSWORD": REDACTED,
+        "DB_PASS": REDACTED,
+        "AZURE_STORAGE_CONNECTION_STRING": AZURE_STORAGE.replace("abc123+/XyZ==", REDACTED),
+        "SLACK_WEBHOOK_URL": f"https://hooks.slack.com/services/{REDACTED}",
         "HOME": "/home/ada",
     }
 

@@ -33,7 +33,7 @@ class LocalTransport(Transport):
         except ImportError as e:
             raise ServerDependencyMissing(
                 f"in-process mode needs the server's packages ({e.name} is missing): "
-                "pip install 'jupyter-mlp[server]', or set MLP_SERVER_URL to log to a server"
+                "pip install 'jupyter-mlp[server]'"
             ) from None
         return cls(open_service(MLP(**config)))
 

@@ -45,6 +45,11 @@ class Store:
     def display_url(self) -> str:
         return self.url.render_as_string(hide_password=True)
 
+    @property
+    def _upgrade_command(self) -> str:
+        cmd = f"jupyter mlp db upgrade --db-url '{self.display_url}'"
+        return cmd + " (with the password in place of ***)" if self.url.password else cmd
+
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn, conn.begin():
@@ -85,13 +90,13 @@ class Store:
         if current is None:
             raise SchemaMismatch(
                 f"the database at {self.display_url} has no jupyter-mlp schema yet. "
-                f"Create it with: jupyter mlp db upgrade --db-url '{self.display_url}'"
+                f"Create it with: {self._upgrade_command}"
             )
         if current in known_revisions():
             raise SchemaMismatch(
                 f"the database at {self.display_url} is at schema revision {current}; "
                 f"jupyter-mlp {__version__} needs {SCHEMA_REVISION}. Upgrade it with: "
-                f"jupyter mlp db upgrade --db-url '{self.display_url}'"
+                f"{self._upgrade_command}"
             )
         raise SchemaMismatch(
             f"the database at {self.display_url} is at schema revision {current}, which "
