@@ -92,9 +92,12 @@ class Client:
                     f"run {cur.ref} is still active: end it with mlp.end_run(), use "
                     "`with mlp.start_run(...)` so it ends by itself, or pass nested=True "
                     "to start a child run", field="nested")
-            parent_id = self.active[-1].id
+            parent = self.active[-1]
+            parent_id = parent.id
         code = capture_code() if capture else None
-        experiment = experiment or os.environ.get("MLP_EXPERIMENT") or "Default"
+        # A child run belongs with its parent unless told otherwise.
+        experiment = (experiment or getattr(parent, "experiment", None)
+                      or os.environ.get("MLP_EXPERIMENT") or "Default")
         # Params travel with the creation, so a refused param leaves no half-made run.
         data = self.transport.create_run(
             experiment, name, run_id=uuid.uuid4().hex, parent_id=parent_id, tags=tags,
@@ -262,8 +265,14 @@ class Client:
             self.flusher.start()
         mp = sys.modules.get("multiprocessing.util")
         if mp is not None:
-            # multiprocessing children leave through os._exit: atexit never runs there.
-            mp.Finalize(self, Client._quiet_flush, args=(self,), exitpriority=100)
+            # multiprocessing children leave through os._exit, so atexit never runs there;
+            # their finalizers do, but the registry is cleared after this hook runs.
+            mp.register_after_fork(self, Client._flush_at_mp_exit)
+
+    def _flush_at_mp_exit(self) -> None:
+        import multiprocessing.util
+
+        multiprocessing.util.Finalize(self, Client._quiet_flush, args=(self,), exitpriority=100)
 
     def _quiet_flush(self) -> None:
         try:

@@ -184,7 +184,7 @@ def test_without_the_server_packages_the_sdk_says_what_to_install(tmp_path):
         except ServerDependencyMissing as e:
             print(e)
     """, tmp_path)
-    assert "pip install 'jupyter-mlp[server]'" in p.stdout and "MLP_SERVER_URL" in p.stdout
+    assert "sqlalchemy is missing): pip install 'jupyter-mlp[server]'" in p.stdout
 
 
 @pytest.mark.parametrize("value", ["abc", "-1"])
@@ -197,3 +197,37 @@ def test_a_bad_flush_interval_is_named(tmp_path, value):
             print(e)
     """, tmp_path, env={"MLP_FLUSH_INTERVAL": value}, check=False)
     assert "MLP_FLUSH_INTERVAL" in p.stdout
+
+
+def test_exit_ends_every_open_run_even_when_one_cannot_end(tmp_path):
+    run_script("""
+        import mlp
+        parent = mlp.start_run(experiment="exit", name="parent")
+        child = mlp.start_run(name="child", nested=True)
+        for i in range(500):
+            parent.log_metric("loss", i, step=i)
+            child.log_metric("loss", i, step=i)
+        mlp.delete_run(child.id)
+    """, tmp_path)
+    svc = service(tmp_path)
+    parent = svc.get_run("exit/parent")
+    assert parent["status"] == "finished" and parent["metrics"]["loss"]["count"] == 500
+    child = svc.search_runs("exit", deleted_only=True)["runs"][0]
+    assert child["status"] == "finished"
+
+
+def test_a_plain_forked_child_does_not_end_its_parents_run(tmp_path):
+    run_script("""
+        import os, mlp
+        run = mlp.start_run(experiment="fork", name="parent")
+        pid = os.fork()
+        if pid == 0:
+            mlp.log_metric("child", 1.0)
+            raise SystemExit(0)  # a normal exit: atexit runs in the child
+        os.waitpid(pid, 0)
+        assert mlp.get_run(run.id).status == "running"
+        mlp.log_metric("parent", 2.0)
+        mlp.end_run()
+    """, tmp_path)
+    run = service(tmp_path).get_run("fork/parent")
+    assert run["status"] == "finished" and set(run["metrics"]) == {"child", "parent"}

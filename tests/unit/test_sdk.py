@@ -234,3 +234,138 @@ def test_system_metrics_are_sampled_while_a_run_is_active(client):
     assert {"system/cpu_percent", "system/memory_used_gb", "system/process_rss_gb"} <= set(metrics)
     assert 0 <= metrics["system/cpu_percent"] <= 100 * os.cpu_count()
     assert len(run.metric_history("system/memory_used_gb")) >= 2
+
+
+def test_points_are_checked_when_logged(client):
+    with mlp.start_run():
+        with pytest.raises(InvalidInput, match="metric name must be"):
+            mlp.log_metric("x" * 300, 1.0)
+        with pytest.raises(InvalidInput, match="timestamp of metric 'lr'"):
+            mlp.log_metric("lr", 0.1, timestamp=math.nan)
+        with pytest.raises(InvalidInput, match="whole number"):
+            mlp.log_metric("s", 1.0, step=2**64)
+        with pytest.raises(InvalidInput, match="must be a number"):
+            mlp.log_metric("big", 10**400)
+        mlp.log_metric("ok", 1.0)
+    assert mlp.get_run("@latest").metrics == {"ok": 1.0}
+
+
+def test_a_refused_series_loses_nothing_else(client):
+    with mlp.start_run(name="parent") as parent:
+        child = mlp.start_run(name="child", nested=True)
+        for i in range(100):
+            parent.log_metric("loss", i, step=i)
+            child.log_metric("loss", i, step=i)
+        mlp.delete_run(child.id)
+        with pytest.raises(InvalidInput, match="is deleted"):
+            mlp.flush()
+        mlp.flush()  # the refusal was reported once
+        assert len(parent.metric_history("loss")) == 100
+        child.end()
+
+
+def test_system_samples_never_deadlock_a_full_buffer(client):
+    client.buffer.capacity = 200
+    client.system_interval = 0.001
+    client.flusher.interval = 0.001
+    done = threading.Event()
+
+    def train():
+        with mlp.start_run() as run:
+            for i in range(20_000):
+                run.log_metric("x", i, step=i)
+        done.set()
+
+    threading.Thread(target=train, daemon=True).start()
+    assert done.wait(60), "logging with a full buffer and system sampling hung"
+
+
+def test_the_buffer_stays_bounded_while_the_store_is_unavailable(client):
+    real_send = client.flusher.send
+    failing = threading.Event()
+    failing.set()
+
+    def send(batch):
+        if failing.is_set():
+            raise ConnectionError("store away")
+        real_send(batch)
+
+    client.flusher.send = send
+    client.buffer.capacity = 1000
+    client.flusher.interval = 0.01
+    run = mlp.start_run()
+    finished = threading.Event()
+
+    def train():
+        for i in range(5000):
+            run.log_metric("x", i, step=i)
+        finished.set()
+
+    threading.Thread(target=train, daemon=True).start()
+    assert not finished.wait(1.0), "the loop ran on while nothing could be stored"
+    assert len(client.buffer) <= 1000
+    failing.clear()
+    assert finished.wait(30)
+    mlp.end_run()
+    assert len(run.metric_history("x")) == 5000
+
+
+def test_refused_params_at_start_leave_no_run_behind(client):
+    with pytest.raises(InvalidInput, match="param 'blob'"):
+        mlp.start_run(name="bad", params={"blob": "x" * 7000})
+    assert mlp.active_run() is None and mlp.runs().empty
+    with mlp.start_run(name="good", params={"lr": 0.1}) as run:
+        pass
+    assert run.params == {"lr": "0.1"}
+
+
+def test_sys_exit_zero_inside_a_run_ends_it_finished(client):
+    with pytest.raises(SystemExit), mlp.start_run() as run:
+        raise SystemExit(0)
+    assert run.status == "finished"
+
+
+def test_log_artifacts_stores_a_folder_in_one_step(client, tmp_path):
+    d = tmp_path / "reports"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.txt").write_text("a")
+    (d / "sub" / "b.txt").write_text("b")
+    with mlp.start_run() as run:
+        mlp.log_artifacts(d)
+        mlp.log_artifacts(d, "copy")
+        with pytest.raises(InvalidInput, match="is not a folder"):
+            mlp.log_artifacts(d / "a.txt")
+    assert [a["path"] for a in run.artifacts] == ["a.txt", "copy/a.txt", "copy/sub/b.txt",
+                                                  "sub/b.txt"]
+    out = run.download_artifacts("copy", tmp_path / "dl")
+    assert (out / "sub" / "b.txt").read_text() == "b"
+
+
+def test_forked_workers_log_to_the_parents_run(client):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    with mlp.start_run() as run:
+        procs = [ctx.Process(target=_worker, args=(k,)) for k in range(2)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0, 0]
+        assert mlp.get_run(run.id).status == "running"
+    assert len(run.metric_history("w0")) == 100 and len(run.metric_history("w1")) == 100
+    assert run.status == "finished"
+
+
+def _worker(k):
+    for i in range(100):
+        mlp.log_metric(f"w{k}", i, step=i)
+
+
+def test_a_server_url_is_not_silently_ignored(monkeypatch):
+    import mlp._client
+
+    monkeypatch.setenv("MLP_SERVER_URL", "http://team:8888")
+    mlp._client._client = None
+    with pytest.raises(InvalidInput, match="MLP_SERVER_URL is set"):
+        mlp.start_run()
