@@ -263,7 +263,9 @@ def _build_search_store(url: str, n_runs: int, n_df: int, seed: int = 7) -> dict
     metric_rows = []
     for key, col in mcols.items():
         for i, v in enumerate(col.tolist()):
-            metric_rows.append((ids[i], key, v, ep[i] - 1, ends[i], v * 0.9, v * 3 + 1, ep[i]))
+            # tail_id, tail_n: no chunks are needed for search
+            metric_rows.append((ids[i], key, v, ep[i] - 1, ends[i], v * 0.9, v * 3 + 1, ep[i],
+                                None, 0))
     tag_rows = [(ids[i], k, v) for k, col in (("team", team), ("stage", stage))
                 for i, v in enumerate(col.tolist())]
     exp_rows = [(k + 1, name, None, now - 91 * 86400, None) for k, name in enumerate(exp_names)]

@@ -539,3 +539,15 @@ def test_long_artifact_paths_are_refused_before_upload(transport, tmp_path):
         transport.log_artifact(r["id"], f, "d/" * 600 + "x.txt")
     with pytest.raises(InvalidInput, match="names the run's folder itself"):
         transport.log_artifact(r["id"], f, "a/..")
+
+
+@pytest.mark.parametrize("where", ["metrics.loss < 0.2", "not metrics.loss < 0.5",
+                                   "metrics.loss >= 0.5 or tags.team = 'ads'",
+                                   "metrics.loss != 1 and params.depth > 3"])
+def test_metric_conditions_match_the_same_runs_as_a_set_or_a_probe(transport, grid,
+                                                                   monkeypatch, where):
+    from mlp_server.tracking import service as svc
+
+    as_set = names(transport.search_runs(None, where, limit=None))
+    monkeypatch.setattr(svc, "FEW_RUNS", 0)  # as when many runs match: probed per run
+    assert names(transport.search_runs(None, where, limit=None)) == as_set

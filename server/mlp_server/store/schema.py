@@ -87,6 +87,8 @@ tags = Table(
     Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("value", Text, nullable=False),
+    # For `tags.team = 'ads'`. A hash index on PostgreSQL: B-trees refuse values over ~2.7 KB.
+    Index(None, "value", postgresql_using="hash"),
 )
 
 metric_latest = Table(
@@ -104,7 +106,7 @@ metric_latest = Table(
     # The newest chunk and its size, so a small flush can top it up without a search.
     Column("tail_id", BigInteger, nullable=True),
     Column("tail_n", Integer, nullable=False, server_default="0"),
-    Index(None, "key", "last_value"),
+    Index(None, "key", "last_value", "run_id"),
 )
 
 metric_chunks = Table(

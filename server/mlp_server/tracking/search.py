@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,17 +46,25 @@ def attribute_column(key: str, now: float | None = None) -> ColumnElement:
     return runs.c[key]
 
 
-def where_clause(node: Node, now: float | None = None) -> ColumnElement[bool]:
-    """The SQL condition on ``runs`` (joined with ``experiments``) for a query AST."""
+def where_clause(node: Node, now: float | None = None,
+                 selective: Callable[[Select], list[str] | None] | None = None
+                 ) -> ColumnElement[bool]:
+    """The SQL condition on ``runs`` (joined with ``experiments``) for a query AST.
+
+    ``selective(ids_query)`` returns the run ids a metric condition matches when they are
+    few (else None); those conditions become a list of ids rather than a per-run probe.
+    """
     if isinstance(node, BoolOp):
-        parts = [where_clause(n, now) for n in node.items]
+        parts = [where_clause(n, now, selective) for n in node.items]
         return and_(*parts) if node.op == "and" else or_(*parts)
     if isinstance(node, Not):
-        return not_(where_clause(node.item, now))
-    return _compare(node, now)
+        return not_(where_clause(node.item, now, selective))
+    return _compare(node, now, selective)
 
 
-def _compare(c: Compare, now: float | None) -> ColumnElement[bool]:
+def _compare(c: Compare, now: float | None,
+             selective: Callable[[Select], list[str] | None] | None = None
+             ) -> ColumnElement[bool]:
     f = c.field
     if f.kind == "attr":
         col = attribute_column(f.key, now)
@@ -72,7 +81,19 @@ def _compare(c: Compare, now: float | None) -> ColumnElement[bool]:
         return not_(exists(select(1).where(*present)))
     if c.op == "is not null":
         return exists(select(1).where(*present))
+    few = selective(metric_matches(c)) if f.kind == "metrics" and selective else None
+    if few is not None:
+        # Few runs match: name them, instead of probing every run walked in order. Neither
+        # planner can see how few match (the values of all metrics share one column's
+        # statistics); a list of ids it can.
+        return runs.c.id.in_(few)
     return exists(select(1).where(*present, _value_cond(f.kind, table, c)))
+
+
+def metric_matches(c: Compare) -> Select:
+    """The ids of the runs whose metric satisfies the comparison."""
+    return select(metric_latest.c.run_id).where(metric_latest.c.key == c.field.key,
+                                                _value_cond("metrics", metric_latest, c))
 
 
 def _value_cond(kind: str, table: Any, c: Compare) -> ColumnElement[bool]:

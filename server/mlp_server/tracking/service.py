@@ -605,10 +605,10 @@ class TrackingService:
             filters.append(runs.c.deleted_at.is_not(None))
         elif not include_deleted:
             filters.append(runs.c.deleted_at.is_(None))
-        if cond is not None:
-            filters.append(search.where_clause(cond, now))
         want = None if limit is None else limit + 1
         with self.store.read() as conn:
+            if cond is not None:
+                filters.append(search.where_clause(cond, now, lambda q: _few(conn, q)))
             if len(order) == 1 and order[0].field.kind == "metrics":
                 found = self._by_metric(conn, order[0], filters, want, state)
             else:
@@ -652,10 +652,14 @@ class TrackingService:
             batch = 400
             while want is None or len(found) < want:
                 q = select(m.c.run_id, val).where(m.c.key == key.field.key, val.is_not(None))
+                # Ties go by run id in the same direction, so the (key, value, run id) index
+                # gives this order as it is: no sort of every run with the metric.
                 if pos is not None:
-                    q = q.where(or_(val < pos[0] if desc else val > pos[0],
-                                    and_(val == pos[0], m.c.run_id > pos[1])))
-                q = q.order_by(val.desc() if desc else val.asc(), m.c.run_id).limit(batch)
+                    q = q.where(or_(val < pos[0], and_(val == pos[0], m.c.run_id < pos[1]))
+                                if desc else
+                                or_(val > pos[0], and_(val == pos[0], m.c.run_id > pos[1])))
+                q = q.order_by(*((val.desc(), m.c.run_id.desc()) if desc else
+                                 (val.asc(), m.c.run_id.asc()))).limit(batch)
                 cands = conn.execute(q).all()
                 if not cands:
                     break
@@ -671,7 +675,8 @@ class TrackingService:
                 pos = [cands[-1].last_value, cands[-1].run_id]
                 if len(cands) < batch:
                     break
-                batch = min(batch * 4, 10_000)
+                # Bounded: PostgreSQL turns a much longer IN list into a scan of all runs.
+                batch = min(batch * 2, 1000)
         if want is not None and len(found) >= want:
             return found
         has_value = exists(select(1).where(m.c.run_id == runs.c.id, m.c.key == key.field.key,
@@ -762,7 +767,7 @@ class TrackingService:
         """``{run_id: {key: value}}`` of the params or tags table."""
         out: dict[str, dict] = {}
         for r in conn.execute(select(table.c.run_id, table.c.key, table.c.value)
-                              .where(table.c.run_id.in_(ids))):
+                              .where(table.c.run_id.in_(ids))).all():
             out.setdefault(r.run_id, {})[r.key] = r.value
         return out
 
@@ -770,7 +775,7 @@ class TrackingService:
         out: dict[str, dict] = {}
         for r in conn.execute(select(metric_latest.c.run_id, metric_latest.c.key,
                                      metric_latest.c.last_value)
-                              .where(metric_latest.c.run_id.in_(ids))):
+                              .where(metric_latest.c.run_id.in_(ids))).all():
             out.setdefault(r.run_id, {})[r.key] = math.nan if r.last_value is None else r.last_value
         return out
 
@@ -815,6 +820,20 @@ def _process_alive(pid: int, started: float | None) -> bool:
         return False
     except psutil.AccessDenied:
         return True
+
+
+#: A metric condition matching at most this many runs is used as a set of run ids.
+FEW_RUNS = 2000
+
+
+def _few(conn, ids_query) -> list[str] | None:
+    """The run ids a query returns when they are at most FEW_RUNS, else None; reads at most
+    FEW_RUNS + 1 index entries."""
+    # Ordered like the (key, value) index, so PostgreSQL walks the index range instead of
+    # scanning the table in the hope of meeting FEW_RUNS matches early.
+    ids = list(conn.execute(ids_query.order_by(metric_latest.c.last_value)
+                            .limit(FEW_RUNS + 1)).scalars())
+    return ids if len(ids) <= FEW_RUNS else None
 
 
 def _names(value: Any, field: str) -> list[str]:

@@ -120,9 +120,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_metric_latest")),
     )
     op.create_index(
-        op.f("ix_metric_latest_key_last_value"),
+        op.f("ix_metric_latest_key_last_value_run_id"),
         "metric_latest",
-        ["key", "last_value"],
+        ["key", "last_value", "run_id"],
         unique=False,
     )
     op.create_table(
@@ -143,6 +143,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_tags_run_id_runs")),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_tags")),
     )
+    op.create_index(op.f("ix_tags_value"), "tags", ["value"], unique=False,
+                    postgresql_using="hash")
 
 
     _postgres_tuning()
@@ -168,10 +170,11 @@ def _postgres_tuning() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_tags_value"), table_name="tags")
     op.drop_table("tags")
     op.drop_index(op.f("ix_params_key_value_num"), table_name="params")
     op.drop_table("params")
-    op.drop_index(op.f("ix_metric_latest_key_last_value"), table_name="metric_latest")
+    op.drop_index(op.f("ix_metric_latest_key_last_value_run_id"), table_name="metric_latest")
     op.drop_table("metric_latest")
     op.drop_index(op.f("ix_metric_chunks_run_id_key_id"), table_name="metric_chunks")
     op.drop_table("metric_chunks")
