@@ -61,6 +61,7 @@ class Client:
         self._failed_exit = False
         self._exit_hooked = False
         self._pid = os.getpid()
+        self._captures: list[threading.Thread] = []
 
     def _new_buffer(self, capacity: int) -> None:
         self.buffer = MetricBuffer(capacity)
@@ -119,9 +120,10 @@ class Client:
                 self.end_run(run, "failed", "recording the run's code failed")
                 raise
             # git and the package list take a moment: gather them off the caller's thread.
-            run._capture_thread = threading.Thread(target=self._capture_context, args=(run.id,),
-                                                   daemon=True, name="mlp-capture")
-            run._capture_thread.start()
+            t = threading.Thread(target=self._capture_context, args=(run.id,), daemon=True,
+                                 name="mlp-capture")
+            self._captures.append(t)
+            t.start()
         return run
 
     def end_run(self, run: Run, status: str = "finished", reason: str | None = None) -> None:
@@ -132,11 +134,8 @@ class Client:
         with self._lock:
             if run in self.active:
                 self.active.remove(run)
-        if run._capture_thread is not None:
-            # A short script must not end (and exit) before its environment is recorded.
-            run._capture_thread.join(timeout=30)
-            run._capture_thread = None
-        if run.id in self.owned and run._capture:
+        if run.id in self.owned and run._capture and "IPython" in sys.modules:
+            # The cells run since the start belong to the run too; a script stays as it was.
             try:
                 self.transport.put_capture(run.id, "code", capture_code())
             except Exception as e:  # capture must never stop a run from ending
@@ -148,6 +147,14 @@ class Client:
             with self._lock:
                 self.owned.pop(run.id, None)
             self.buffer.forget(run.id)
+
+    def wait_for_captures(self, timeout: float = 30.0) -> None:
+        """Let background captures finish: a short script must not exit before its
+        environment is recorded."""
+        deadline = time.time() + timeout
+        for t in list(self._captures):
+            t.join(max(0.0, deadline - time.time()))
+        self._captures = [t for t in self._captures if t.is_alive()]
 
     def _capture_context(self, run_id: str) -> None:
         from ._capture import capture_environment, capture_git
@@ -250,6 +257,7 @@ class Client:
                 self.end_run(run, status, reason)
             except Exception as e:  # one run that cannot end must not keep others open
                 log.warning("mlp: could not end run %s at exit: %s", run.ref, e)
+        self.wait_for_captures()
         self.flusher.stop()
 
     def after_fork(self) -> None:
@@ -257,6 +265,7 @@ class Client:
         the runs active in its parent, but they stay the parent's to end."""
         self._lock = threading.RLock()
         self.owned = {}
+        self._captures = []
         self._pid = os.getpid()
         self._new_buffer(self.buffer.capacity)
         if self._transport is not None:
@@ -284,6 +293,7 @@ class Client:
         """Flush and release the transport (used by tests)."""
         try:
             self.flusher.flush(raise_errors=False)
+            self.wait_for_captures()
         finally:
             self.flusher.stop()
             if self._transport is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import math
-import threading
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,7 +44,6 @@ class Run:
         self._data = data
         self._client = client
         self._capture = capture
-        self._capture_thread: threading.Thread | None = None
         self._full: dict | None = None
 
     # -- identity ------------------------------------------------------------------
@@ -150,11 +148,13 @@ class Run:
     @property
     def git(self) -> dict | None:
         """Commit, branch, dirty flag and diff of the git work tree, if there was one."""
+        self._client.wait_for_captures()
         return self._client.transport.get_capture(self.id, "git")
 
     @property
     def environment(self) -> dict | None:
         """Python, packages, host and (redacted) environment variables."""
+        self._client.wait_for_captures()  # gathered in the background when the run started
         return self._client.transport.get_capture(self.id, "environment")
 
     def metric_history(self, key: str) -> pd.DataFrame:
