@@ -99,10 +99,11 @@ class Client:
         # A child run belongs with its parent unless told otherwise.
         experiment = (experiment or getattr(parent, "experiment", None)
                       or os.environ.get("MLP_EXPERIMENT") or "Default")
-        # Params travel with the creation, so a refused param leaves no half-made run.
+        # Params and code travel with the creation: a refused param leaves no half-made run.
         data = self.transport.create_run(
             experiment, name, run_id=uuid.uuid4().hex, parent_id=parent_id, tags=tags,
-            params=params, user=_user(), host=socket.gethostname(), pid=os.getpid(),
+            params=params, captures={"code": code} if capture else None,
+            user=_user(), host=socket.gethostname(), pid=os.getpid(),
             pid_started=_process_started(),
             source_type=(code or {}).get("type"),
             source_name=(code or {}).get("path"),
@@ -114,11 +115,6 @@ class Client:
         self._hook_exit()
         self.flusher.start()
         if capture:
-            try:
-                self.transport.put_capture(run.id, "code", code or {})
-            except BaseException:
-                self.end_run(run, "failed", "recording the run's code failed")
-                raise
             # git and the package list take a moment: gather them off the caller's thread.
             t = threading.Thread(target=self._capture_context, args=(run.id,), daemon=True,
                                  name="mlp-capture")

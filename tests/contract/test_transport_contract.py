@@ -551,3 +551,11 @@ def test_metric_conditions_match_the_same_runs_as_a_set_or_a_probe(transport, gr
     as_set = names(transport.search_runs(None, where, limit=None))
     monkeypatch.setattr(svc, "FEW_RUNS", 0)  # as when many runs match: probed per run
     assert names(transport.search_runs(None, where, limit=None)) == as_set
+
+
+def test_code_captured_at_creation_is_stored_with_the_run(transport):
+    r = new_run(transport, captures={"code": {"type": "script", "source": "print(1)"}})
+    assert transport.get_capture(r["id"], "code")["source"] == "print(1)"
+    with pytest.raises(InvalidInput, match="capture kind 'secrets'"):
+        new_run(transport, name="bad", captures={"secrets": {}})
+    assert [x["name"] for x in transport.search_runs(None, limit=None)["runs"]] == ["run-1"]

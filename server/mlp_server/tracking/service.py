@@ -43,7 +43,6 @@ from mlp.errors import Conflict, InvalidInput, NotFound
 from ..store import Store, schema
 from ..store.schema import (
     artifacts,
-    captures,
     experiments,
     metric_chunks,
     metric_latest,
@@ -51,6 +50,7 @@ from ..store.schema import (
     runs,
     tags,
 )
+from ..store.schema import captures as captures_t
 from . import search
 from .artifacts import ArtifactStore, clean_artifact_path
 from .metrics import CHUNK_POINTS, SMALL_CHUNK, Series, Summary, decode, encode
@@ -185,6 +185,7 @@ class TrackingService:
         parent_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
+        captures: Mapping[str, Mapping[str, Any]] | None = None,
         user: str | None = None,
         host: str | None = None,
         pid: int | None = None,
@@ -200,6 +201,8 @@ class TrackingService:
         if name is not None:
             name = check_key(name, "run")
         param_rows = _param_rows(params or {})
+        capture_rows = [_capture_row(kind, payload, self.clock())
+                        for kind, payload in (captures or {}).items()]
         exp = self.get_or_create_experiment(experiment)
         now = self.clock()
         new_id = run_id or uuid.uuid4().hex
@@ -232,6 +235,8 @@ class TrackingService:
             if param_rows:
                 conn.execute(insert(schema.params),
                              [{"run_id": new_id, **r} for r in param_rows.values()])
+            if capture_rows:
+                conn.execute(insert(captures_t), [{"run_id": new_id, **r} for r in capture_rows])
             return self._run_row(conn, new_id)
 
     def end_run(self, run_id: str, status: str = "finished", *, reason: str | None = None,
@@ -541,21 +546,17 @@ class TrackingService:
 
     def put_capture(self, run_id: str, kind: str, payload: Mapping[str, Any]) -> None:
         """Store (replace) what was captured about how a run was made: code, git, environment."""
-        if kind not in CAPTURE_KINDS:
-            raise InvalidInput(f"capture kind {kind!r} is not one of {', '.join(CAPTURE_KINDS)}",
-                               field="kind")
-        text = json.dumps(payload, default=str)
+        row = _capture_row(kind, payload, self.clock())
         with self.store.write() as conn:
             self._require_run(conn, run_id)
-            conn.execute(delete(captures).where(captures.c.run_id == run_id,
-                                                captures.c.kind == kind))
-            conn.execute(insert(captures).values(run_id=run_id, kind=kind, payload=text,
-                                                 updated_at=self.clock()))
+            conn.execute(delete(captures_t).where(captures_t.c.run_id == run_id,
+                                                  captures_t.c.kind == kind))
+            conn.execute(insert(captures_t).values(run_id=run_id, **row))
 
     def get_capture(self, run_id: str, kind: str) -> dict | None:
         with self.store.read() as conn:
-            text = conn.execute(select(captures.c.payload).where(
-                captures.c.run_id == run_id, captures.c.kind == kind)).scalar()
+            text = conn.execute(select(captures_t.c.payload).where(
+                captures_t.c.run_id == run_id, captures_t.c.kind == kind)).scalar()
         return None if text is None else json.loads(text)
 
     # -- search --------------------------------------------------------------------
@@ -778,6 +779,16 @@ class TrackingService:
                               .where(metric_latest.c.run_id.in_(ids))).all():
             out.setdefault(r.run_id, {})[r.key] = math.nan if r.last_value is None else r.last_value
         return out
+
+
+def _capture_row(kind: str, payload: Any, now: float) -> dict:
+    if kind not in CAPTURE_KINDS:
+        raise InvalidInput(f"capture kind {kind!r} is not one of {', '.join(CAPTURE_KINDS)}",
+                           field="kind")
+    if not isinstance(payload, Mapping):
+        raise InvalidInput(f"a {kind} capture must be a dict, got {type(payload).__name__}",
+                           field="kind")
+    return {"kind": kind, "payload": json.dumps(payload, default=str), "updated_at": now}
 
 
 def _param_rows(values: Any) -> dict[str, dict]:
