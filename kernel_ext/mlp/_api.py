@@ -74,9 +74,11 @@ def log_metric(key: str, value: float, step: int | None = None, *,
     ...     mlp.log_metric("loss", 1 / (step + 1), step=step)
     """
     c = _client._client
-    if c is None or not c.active:
-        c = _active()._client
-    c.log_metric(c.active[-1].id, key, value, step, timestamp)
+    rid = None if c is None else c.active_id
+    if c is None or rid is None:
+        run = _active()
+        c, rid = run._client, run.id
+    c.log_metric(rid, key, value, step, timestamp)
 
 
 def log_metrics(metrics: Mapping[str, float], step: int | None = None, *,

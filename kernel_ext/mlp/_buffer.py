@@ -38,6 +38,15 @@ class MetricBuffer:
         self.count = 0
         self.wakeup = threading.Event()
 
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @capacity.setter
+    def capacity(self, value: int) -> None:
+        self._capacity = value
+        self.half = value >> 1  # when the flusher is woken early
+
     def add(self, run_id: str, key: str, value: float, step: int | None, ts: float,
             block: bool = True) -> None:
         k = (run_id, key)
@@ -46,14 +55,16 @@ class MetricBuffer:
             if s is None:
                 s = self.series[k] = (array("q"), array("d"), array("d"))
             if step is None:
-                step = self.next_step.get(k, 0)
+                step = s[0][-1] + 1 if s[0] else self.next_step.get(k, 0)
             s[0].append(step)
             s[1].append(ts)
             s[2].append(value)
-            self.next_step[k] = step + 1
             self.count += 1
-            if self.count >= self.capacity >> 1:
-                self.wakeup.set()
+            if self.count >= self.half:
+                if not self.wakeup.is_set():
+                    # Setting an Event takes a lock: once, not on every call while the
+                    # flusher stores the last batch (its points still count).
+                    self.wakeup.set()
                 # The flusher's own additions (system metrics) must never wait on itself.
                 while block and self.count >= self.capacity:
                     self._drained.wait(1.0)
@@ -62,6 +73,8 @@ class MetricBuffer:
         """Hand over the buffered points; they still count until ``release``."""
         with self.lock:
             out, self.series = self.series, {}
+            for k, s in out.items():  # where default steps go on from
+                self.next_step[k] = s[0][-1] + 1
             self.wakeup.clear()
             return out
 

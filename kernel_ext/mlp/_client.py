@@ -49,6 +49,8 @@ class Client:
         self._transport = transport
         self._lock = threading.RLock()
         self.active: list[Run] = []
+        #: Id of the innermost active run, kept for the hot path of ``mlp.log_metric``.
+        self.active_id: str | None = None
         self.owned: dict[str, Run] = {}
         self.flush_interval = _env_float("MLP_FLUSH_INTERVAL", 1.0, minimum=0.001)
         self.heartbeat_interval = _env_float("MLP_HEARTBEAT_INTERVAL", 10.0, minimum=0.001)
@@ -111,6 +113,7 @@ class Client:
         run = Run(data, client=self, capture=capture)
         with self._lock:
             self.active.append(run)
+            self.active_id = run.id
             self.owned[run.id] = run
         self._hook_exit()
         self.flusher.start()
@@ -130,6 +133,7 @@ class Client:
         with self._lock:
             if run in self.active:
                 self.active.remove(run)
+            self.active_id = self.active[-1].id if self.active else None
         if run.id in self.owned and run._capture and "IPython" in sys.modules:
             # The cells run since the start belong to the run too; a script stays as it was.
             try:

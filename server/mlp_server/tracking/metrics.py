@@ -47,9 +47,10 @@ def encode(steps: np.ndarray, times: np.ndarray, values: np.ndarray) -> dict:
         "step_max": int(steps.max()),
         "time_min": float(times.min()),
         "time_max": float(times.max()),
-        "steps": steps.astype("<i8", copy=False).tobytes(),
-        "times": times.astype("<f8", copy=False).tobytes(),
-        "vals": values.astype("<f8", copy=False).tobytes(),
+        # Views, not copies: the drivers read the bytes straight from the arrays.
+        "steps": np.ascontiguousarray(steps, dtype="<i8").data,
+        "times": np.ascontiguousarray(times, dtype="<f8").data,
+        "vals": np.ascontiguousarray(values, dtype="<f8").data,
     }
 
 
@@ -79,8 +80,9 @@ class Summary:
     @classmethod
     def of(cls, s: Series) -> Summary:
         # The latest point is the one with the highest step; a tie goes to the later time.
-        order = np.lexsort((s.times, s.steps))
-        i = int(order[-1])
+        # (Linear, unlike a sort: this runs on every flush, beside the training loop.)
+        at_top = np.flatnonzero(s.steps == s.steps.max())
+        i = int(at_top[np.argmax(s.times[at_top])])
         finite = s.values[~np.isnan(s.values)]
         return cls(
             last_value=float(s.values[i]),
