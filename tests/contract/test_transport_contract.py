@@ -559,3 +559,15 @@ def test_code_captured_at_creation_is_stored_with_the_run(transport):
     with pytest.raises(InvalidInput, match="capture kind 'secrets'"):
         new_run(transport, name="bad", captures={"secrets": {}})
     assert [x["name"] for x in transport.search_runs(None, limit=None)["runs"]] == ["run-1"]
+
+
+def test_a_reused_process_id_does_not_keep_a_dead_run_alive(transport):
+    import socket
+
+    # This process's id, but started long before this process: the run's own process is gone.
+    r = new_run(transport, host=socket.gethostname(), pid=os.getpid(),
+                pid_started=time.time() - 10 * 86400)
+    assert transport.get_run(r["id"])["status"] == "crashed"
+    alive = new_run(transport, host=socket.gethostname(), pid=os.getpid(),
+                    pid_started=__import__("psutil").Process().create_time())
+    assert transport.get_run(alive["id"])["status"] == "running"

@@ -705,20 +705,19 @@ class TrackingService:
         if not force and now - self._last_reap < _REAP_EVERY:
             return []
         self._last_reap = now
+        # Only runs that can be judged: this host's (their process is checked) and stale ones.
+        return self._reap(or_(runs.c.host == self.hostname,
+                              runs.c.heartbeat_at < now - self.heartbeat_timeout), now)
+
+    def _reap_one(self, run_id: str) -> None:
+        self._reap(runs.c.id == run_id, self.clock())
+
+    def _reap(self, cond: ColumnElement[bool], now: float) -> list[str]:
         with self.store.read() as conn:
             cands = conn.execute(select(runs.c.id, runs.c.host, runs.c.pid, runs.c.pid_started,
                                         runs.c.heartbeat_at)
-                                 .where(runs.c.status == "running")).all()
+                                 .where(runs.c.status == "running", cond)).all()
         return self._mark_crashed([c for c in cands if self._dead(c, now)], now)
-
-    def _reap_one(self, run_id: str) -> None:
-        now = self.clock()
-        with self.store.read() as conn:
-            c = conn.execute(select(runs.c.id, runs.c.host, runs.c.pid, runs.c.pid_started,
-                                    runs.c.heartbeat_at)
-                             .where(runs.c.id == run_id, runs.c.status == "running")).first()
-        if c is not None and self._dead(c, now):
-            self._mark_crashed([c], now)
 
     def _dead(self, c, now: float) -> str | None:
         if c.host == self.hostname and c.pid:
