@@ -49,6 +49,8 @@ def db_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
     if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("MLP_TEST_PG_URL is not set in CI: .ci/run must start PostgreSQL")
         pytest.skip("MLP_TEST_PG_URL is not set: run the suite with `make test`")
     from sqlalchemy import text
 
