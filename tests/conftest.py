@@ -78,12 +78,123 @@ def service(db_url, tmp_path):
     svc.store.dispose()
 
 
-@pytest.fixture
-def transport(service):
-    """Each transport the SDK can use, over each store backend (the contract suite's subject)."""
-    from mlp.transport.local import LocalTransport
+@pytest.fixture(params=["local", "http"])
+def transport(request, db_url, tmp_path, tmp_path_factory):
+    """Each transport the SDK can use, over each store backend (the contract suite's subject).
 
-    return LocalTransport(service)
+    ``http`` talks to a real Jupyter server running the extension (one per backend and
+    session, its store emptied before each test).
+    """
+    if request.param == "local":
+        from mlp.transport.local import LocalTransport
+
+        svc = _service(db_url, tmp_path)
+        yield LocalTransport(svc)
+        svc.store.dispose()
+        return
+    from mlp.transport.http import HttpTransport
+
+    backend = "postgres" if db_url.startswith("postgresql") else "sqlite"
+    server = _servers.get(backend)
+    if server is None:
+        server = _servers[backend] = JupyterServer.start(tmp_path_factory.mktemp(backend),
+                                                         db_url)
+    server.empty_store()
+    t = HttpTransport(server.url, server.token)
+    yield t
+    t.close()
+
+
+_servers: dict[str, JupyterServer] = {}
+
+
+@pytest.fixture
+def http_server(tmp_path_factory):
+    """A real Jupyter server with the extension on a SQLite store, emptied for this test."""
+    server = _servers.get("sqlite")
+    if server is None:
+        root = tmp_path_factory.mktemp("sqlite")
+        server = _servers["sqlite"] = JupyterServer.start(root, f"sqlite:///{root / 's.db'}")
+    server.empty_store()
+    return server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_servers():
+    yield
+    for server in _servers.values():
+        server.stop()
+    _servers.clear()
+
+
+class JupyterServer:
+    """A real ``jupyter server`` with the extension, in a child process."""
+
+    def __init__(self, proc, url: str, token: str, db_url: str) -> None:
+        self.proc, self.url, self.token, self.db_url = proc, url, token, db_url
+
+    @classmethod
+    def start(cls, root, db_url: str) -> JupyterServer:
+        import socket
+        import subprocess
+        import sys
+        import time
+
+        import requests
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        token = uuid.uuid4().hex
+        if db_url.startswith("postgresql"):  # the server's own database, migrated here
+            _, _, db_url = _pg_database()
+        from mlp_server.store import Store
+
+        Store(db_url, auto_migrate=True).dispose()
+        env = {**os.environ, "MLP_HOME": str(root / "home"), "MLP_DB_URL": db_url,
+               "MLP_AUTO_MIGRATE": "1", "MLP_ARTIFACT_ROOT": str(root / "artifacts")}
+        with open(root / "server.log", "wb") as log:  # the child keeps its own handle
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1",
+                 f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+                 f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False",
+                 f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True",
+                 "--ServerApp.jpserver_extensions={'mlp_server': True}"],
+                env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if requests.get(f"{url}/mlp/api/v1/info",
+                                headers={"Authorization": f"token {token}"}, timeout=2).ok:
+                    return cls(proc, url, token, db_url)
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        proc.kill()
+        raise RuntimeError("the Jupyter server did not start:\n"
+                           + (root / "server.log").read_text()[-3000:])
+
+    def empty_store(self) -> None:
+        """Delete every row, so each test starts from an empty store (the schema stays)."""
+        from sqlalchemy import create_engine
+
+        from mlp_server.store.schema import metadata
+
+        engine = create_engine(self.db_url)
+        with engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+        engine.dispose()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except Exception:
+            self.proc.kill()
 
 
 @pytest.fixture

@@ -51,6 +51,10 @@ class QueryError(InvalidInput):
         self.position = position
         self.reason = message
 
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "reason": self.reason, "query": self.query,
+                "position": self.position}
+
 
 class SchemaMismatch(MLPError):
     """The database schema is not the one this version of jupyter-mlp needs."""
@@ -64,6 +68,9 @@ class ServerDependencyMissing(MLPError):
 
 def from_dict(data: dict) -> MLPError:
     """Rebuild an error sent as JSON by the server (used by the HTTP transport)."""
+    if data.get("error") == "QueryError" and "position" in data:
+        return QueryError(data.get("reason", ""), data.get("query", ""), int(data["position"]),
+                          field=data.get("field") or "where")
     cls = {c.__name__: c for c in (InvalidInput, NotFound, Conflict, SchemaMismatch)}.get(
         data.get("error", ""), MLPError
     )

@@ -1,5 +1,11 @@
-"""jupyter-mlp's server side: the platform services and (later) the Jupyter extension."""
+"""jupyter-mlp's server side: the platform services and the Jupyter server extension."""
 
 from mlp._version import __version__
 
 __all__ = ["__version__"]
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    from .app import MLPExtension
+
+    return [{"module": "mlp_server", "app": MLPExtension}]

@@ -453,7 +453,13 @@ def test_query_error_is_an_invalid_input_for_the_where_field():
     err = parse_error("foo.bar = 1")
     assert isinstance(err, InvalidInput)
     assert err.status == 400
-    assert err.to_dict() == {"error": "QueryError", "message": str(err), "field": "where"}
+    assert err.to_dict() == {"error": "QueryError", "message": str(err), "field": "where",
+                             "reason": err.reason, "query": "foo.bar = 1", "position": 0}
+    # ... which is what the HTTP transport rebuilds it from
+    from mlp.errors import from_dict
+
+    again = from_dict(err.to_dict())
+    assert type(again) is type(err) and str(again) == str(err) and again.position == 0
 
 
 def test_unknown_field_message_lists_every_attribute():

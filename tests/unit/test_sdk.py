@@ -362,10 +362,35 @@ def _worker(k):
         mlp.log_metric(f"w{k}", i, step=i)
 
 
-def test_a_server_url_is_not_silently_ignored(monkeypatch):
+def test_mlp_server_url_sends_runs_to_that_server(monkeypatch, http_server):
     import mlp._client
 
-    monkeypatch.setenv("MLP_SERVER_URL", "http://team:8888")
+    monkeypatch.setenv("MLP_SERVER_URL", http_server.url)
+    monkeypatch.setenv("MLP_TOKEN", http_server.token)
     mlp._client._client = None
-    with pytest.raises(InvalidInput, match="MLP_SERVER_URL is set"):
+    with mlp.start_run(experiment="remote", name="over-http", params={"lr": 0.1}) as run:
+        for i in range(1000):
+            mlp.log_metric("loss", 1 / (i + 1), step=i)
+    assert mlp.status()["transport"] == "http"
+    got = mlp.get_run("remote/over-http")
+    assert got.id == run.id and got.params == {"lr": "0.1"} and got.status == "finished"
+    assert len(got.metric_history("loss")) == 1000
+    # ... and it is in the server's store, not in this process's MLP_HOME
+    assert not (mlp_home_path() / "mlp.db").exists()
+
+
+def mlp_home_path():
+    import os
+    from pathlib import Path
+
+    return Path(os.environ["MLP_HOME"])
+
+
+def test_a_wrong_token_is_a_clear_error(monkeypatch, http_server):
+    import mlp._client
+
+    monkeypatch.setenv("MLP_SERVER_URL", http_server.url)
+    monkeypatch.setenv("MLP_TOKEN", "not-the-token")
+    mlp._client._client = None
+    with pytest.raises(mlp.errors.MLPError, match="check MLP_TOKEN"):
         mlp.start_run()

@@ -11,26 +11,39 @@ __all__ = ["MetricBatch", "Transport", "connect"]
 
 
 def connect() -> Transport:
-    """The transport for this process: in-process on ``MLP_HOME`` (the default).
+    """The transport for this process.
 
-    Inside IPython it says once where runs go, so nobody wonders why a server
-    they expected is not receiving them.
+    ``MLP_SERVER_URL`` (with ``MLP_TOKEN``) names a jupyter-mlp server: runs go there over
+    HTTP, after a version handshake. Otherwise the SDK works in-process on ``MLP_HOME``.
+    Inside IPython it says once where runs go, so nobody wonders why a server they
+    expected is not receiving them.
     """
-    from ..errors import InvalidInput
-    from .local import LocalTransport
+    url = os.environ.get("MLP_SERVER_URL", "").strip()
+    if url:
+        from .http import HttpTransport
 
-    if os.environ.get("MLP_SERVER_URL"):
-        # Never log somewhere else than asked without saying so.
-        raise InvalidInput(
-            "MLP_SERVER_URL is set, but this version of jupyter-mlp logs in-process only (the "
-            "HTTP transport comes with the server extension). Unset MLP_SERVER_URL to log to "
-            "the store under MLP_HOME.", field="MLP_SERVER_URL")
-    transport = LocalTransport.from_config()
-    shell = _ipython()
-    if shell is not None:
-        print(f"mlp: logging in-process to {transport.service.store.display_url}",
-              file=sys.stderr)
+        transport: Transport = HttpTransport(url, os.environ.get("MLP_TOKEN") or None)
+        handshake(transport.info(), url)
+        where = f"the jupyter-mlp server at {url}"
+    else:
+        from .local import LocalTransport
+
+        local = LocalTransport.from_config()
+        transport, where = local, f"in-process to {local.service.store.display_url}"
+    if _ipython() is not None:
+        print(f"mlp: logging {where}", file=sys.stderr)
     return transport
+
+
+def handshake(info: dict, url: str) -> None:
+    """Refuse a server whose API this SDK does not speak, saying what to upgrade."""
+    from .._version import __version__
+    from ..errors import MLPError
+
+    if info.get("api") != "v1":
+        raise MLPError(f"the server at {url} speaks API {info.get('api')!r}, this SDK "
+                       f"(jupyter-mlp {__version__}) speaks v1: install the server's version "
+                       f"({info.get('version')}) in this kernel, or upgrade the server")
 
 
 def _ipython():

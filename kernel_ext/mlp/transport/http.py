@@ -1,0 +1,199 @@
+"""HTTP transport: the SDK talks to a jupyter-mlp server's REST API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+from .. import errors
+from .._version import __version__
+from . import wire
+from .base import MetricBatch, Transport
+
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class ServerUnavailable(ConnectionError):
+    """The server could not be reached or answered with a server error: worth a retry."""
+
+
+class HttpTransport(Transport):
+    """Calls ``/mlp/api/v1`` on a server with a token (``Authorization: token ...``)."""
+
+    kind = "http"
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0) -> None:
+        import requests
+
+        self.base = url.rstrip("/") + "/mlp/api/v1"
+        self.timeout = timeout
+        self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"token {token}"
+        self.session.headers["User-Agent"] = f"jupyter-mlp/{__version__}"
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, *, json: Any = None, data: bytes | None = None,
+              params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None):
+        import requests
+
+        try:
+            resp = self.session.request(method, f"{self.base}/{path}", json=json, data=data,
+                                        params=params, headers=headers, timeout=self.timeout)
+        except requests.RequestException as e:
+            raise ServerUnavailable(f"jupyter-mlp server at {self.base} is unreachable: {e}") \
+                from None
+        if resp.status_code >= 500:
+            raise ServerUnavailable(f"jupyter-mlp server error {resp.status_code}: "
+                                    f"{resp.text[:300]}")
+        if resp.status_code >= 400:
+            try:
+                body = resp.json()
+            except ValueError:
+                body = {"message": resp.text[:300] or resp.reason}
+            if resp.status_code in (401, 403):
+                body = {"error": "MLPError", "message": (
+                    f"the server at {self.base} refused the request ({resp.status_code} "
+                    f"{body.get('message') or resp.reason}): check MLP_TOKEN")}
+            raise errors.from_dict(body)
+        return resp
+
+    def _json(self, method: str, path: str, **kw: Any) -> Any:
+        return self._call(method, path, **kw).json()
+
+    def _id(self, ref: str, include_deleted: bool = False) -> str:
+        return ref if isinstance(ref, str) and _RUN_ID.match(ref) else \
+            self.resolve_run(ref, include_deleted)
+
+    # -- the interface ---------------------------------------------------------------
+
+    def info(self) -> dict:
+        return self._json("GET", "info")
+
+    def create_run(self, experiment: str, name: str | None = None, **fields: Any) -> dict:
+        return self._json("POST", "runs", json={"experiment": experiment, "name": name,
+                                                **fields})
+
+    def end_run(self, run_id: str, status: str = "finished", reason: str | None = None) -> dict:
+        return self._json("POST", f"runs/{run_id}/end", json={"status": status,
+                                                               "reason": reason})
+
+    def heartbeat(self, run_ids: Sequence[str]) -> None:
+        self._call("POST", "heartbeat", json={"run_ids": list(run_ids)})
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        self._call("POST", f"runs/{run_id}/params", json={"params": _jsonable(params)})
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        self._call("POST", f"runs/{run_id}/tags", json={"tags": _jsonable(tags)})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._call("DELETE", f"runs/{run_id}/tags/{quote(key, safe='')}")
+
+    def log_metrics(self, batches: Sequence[MetricBatch]) -> int:
+        resp = self._call("POST", "metrics", data=wire.encode(batches),
+                          headers={"Content-Type": wire.CONTENT_TYPE})
+        return resp.json()["stored"]
+
+    def metric_history(self, run_id: str, key: str) -> dict[str, np.ndarray]:
+        body = self._call("GET", f"runs/{run_id}/metrics/{quote(key, safe='')}").content
+        ((_, _, steps, times, values),) = wire.decode(body)
+        return {"step": steps, "time": times, "value": values}
+
+    def put_capture(self, run_id: str, kind: str, payload: Mapping[str, Any]) -> None:
+        self._call("PUT", f"runs/{run_id}/captures/{kind}", json=payload)
+
+    def get_capture(self, run_id: str, kind: str) -> dict | None:
+        return self._json("GET", f"runs/{run_id}/captures/{kind}")["capture"]
+
+    def log_artifact(self, run_id: str, local_path: str | Path,
+                     artifact_path: str | None = None, contents: bool = False) -> list[dict]:
+        src = Path(local_path)
+        if not src.exists():
+            raise errors.InvalidInput(f"{str(src)!r} does not exist: give the path of a file "
+                                      "or folder", field="local_path")
+        if contents and not src.is_dir():
+            raise errors.InvalidInput(f"{str(src)!r} is not a folder: use log_artifact for one "
+                                      "file", field="local_path")
+        if src.is_file():
+            files = [(src, artifact_path if artifact_path is not None else src.name)]
+        else:
+            base = "" if contents and artifact_path in (None, "", ".") else \
+                (artifact_path if artifact_path is not None else src.name)
+            files = [(f, "/".join(p for p in (base, f.relative_to(src).as_posix()) if p))
+                     for f in sorted(src.rglob("*")) if f.is_file()]
+        out: list[dict] = []
+        for f, logical in files:
+            # The bytes go in the body; the server checks the path before storing anything.
+            with open(f, "rb") as fh:
+                out += self._json("PUT", f"runs/{run_id}/artifacts", params={"path": logical},
+                                  data=fh.read())["artifacts"]
+        return out
+
+    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[dict]:
+        params = {"prefix": prefix} if prefix else None
+        return self._json("GET", f"runs/{run_id}/artifacts", params=params)["artifacts"]
+
+    def download_artifacts(self, run_id: str, path: str, dst: str | Path) -> Path:
+        items = self.list_artifacts(run_id, path)
+        if not items:
+            raise errors.NotFound(f"run {run_id[:8]} has no artifact {path!r}", field="path")
+        out = Path(dst)
+        single = len(items) == 1 and items[0]["path"] == path.strip("/")
+        for a in items:
+            target = out / Path(a["path"]).name if single else out / a["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(self._call("GET", f"runs/{run_id}/artifact",
+                                          params={"path": a["path"]}).content)
+        return out / Path(path).name if single else out / path.strip("/")
+
+    def resolve_run(self, ref: str, include_deleted: bool = False) -> str:
+        return self._json("GET", "runs/resolve", params={
+            "ref": ref, "include_deleted": "true" if include_deleted else "false"})["run_id"]
+
+    def get_run(self, ref: str) -> dict:
+        return self._json("GET", f"runs/{self._id(ref)}")
+
+    def search_runs(self, experiment: str | Sequence[str] | None = None, where: str | None = None,
+                    order_by: str | Sequence[str] | None = None, limit: int | None = 100,
+                    cursor: str | None = None, include_deleted: bool = False,
+                    deleted_only: bool = False) -> dict:
+        return self._json("POST", "runs/search", json={
+            "experiment": experiment, "where": where, "order_by": order_by, "limit": limit,
+            "cursor": cursor, "include_deleted": include_deleted, "deleted_only": deleted_only})
+
+    def list_experiments(self) -> list[dict]:
+        return self._json("GET", "experiments")["experiments"]
+
+    def delete_run(self, run_id: str) -> None:
+        self._call("DELETE", f"runs/{self._id(run_id, True)}")
+
+    def restore_run(self, run_id: str) -> None:
+        self._call("POST", f"runs/{self._id(run_id, True)}/restore")
+
+    def close(self) -> None:
+        self.session.close()
+
+    def after_fork(self) -> None:
+        import requests
+
+        headers = dict(self.session.headers)
+        self.session = requests.Session()
+        self.session.headers.update(headers)
+
+
+def _jsonable(values: Any) -> Any:
+    """numpy scalars as plain numbers, so params and tags serialize."""
+    if isinstance(values, Mapping):
+        return {k: _jsonable(v) for k, v in values.items()}
+    if isinstance(values, (list, tuple)):
+        return [_jsonable(v) for v in values]
+    if isinstance(values, np.generic):
+        return values.item()
+    return values

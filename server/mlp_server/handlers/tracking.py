@@ -1,0 +1,237 @@
+"""REST routes of the tracking service: each parses, authorizes, calls, serializes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from mlp.errors import InvalidInput
+from mlp.transport import wire
+
+from .. import __version__
+from ..store import SCHEMA_REVISION
+from ..tracking import Series
+from .base import MLPHandler
+
+RUN = r"(?P<run_id>[0-9a-f]{32})"
+
+CREATE_FIELDS = ("run_id", "parent_id", "tags", "params", "captures", "user", "host", "pid",
+                 "pid_started", "source_type", "source_name", "start_time")
+
+
+class InfoHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        info = await self.call(self.tracking.info)
+        self.reply({"version": __version__, "api": "v1", "schema_expected": SCHEMA_REVISION,
+                    "transport": "http", **info})
+
+
+class ExperimentsHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply({"experiments": await self.call(self.tracking.list_experiments)})
+
+
+class RunsHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        b = self.body()
+        fields = {k: b[k] for k in CREATE_FIELDS if k in b}
+        run = await self.call(self.tracking.create_run, b.get("experiment", "Default"),
+                              b.get("name"), **fields)
+        self.reply(run, 201)
+
+
+class SearchHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        b = self.body()
+        page = await self.call(self.tracking.search_runs, b.get("experiment"), b.get("where"),
+                               b.get("order_by"), b.get("limit", 100), b.get("cursor"),
+                               include_deleted=bool(b.get("include_deleted")),
+                               deleted_only=bool(b.get("deleted_only")))
+        self.reply(page)
+
+
+class ResolveHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        ref = self.get_query_argument("ref", "")
+        deleted = self.get_query_argument("include_deleted", "false") == "true"
+        self.reply({"run_id": await self.call(self.tracking.resolve_run, ref, deleted)})
+
+
+class RunHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str):
+        self.reply(await self.call(self.tracking.get_run, run_id))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, run_id: str):
+        await self.call(self.tracking.delete_run, run_id)
+        self.reply({"deleted": run_id})
+
+
+class RestoreHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, run_id: str):
+        await self.call(self.tracking.restore_run, run_id)
+        self.reply({"restored": run_id})
+
+
+class EndHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, run_id: str):
+        b = self.body()
+        self.reply(await self.call(self.tracking.end_run, run_id, b.get("status", "finished"),
+                                   reason=b.get("reason")))
+
+
+class HeartbeatHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        ids = self.body().get("run_ids", [])
+        if not isinstance(ids, list):
+            raise InvalidInput("run_ids must be a list of run ids", field="run_ids")
+        await self.call(self.tracking.heartbeat, ids)
+        self.reply({"ok": True})
+
+
+class ParamsHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, run_id: str):
+        await self.call(self.tracking.log_params, run_id, self.body().get("params"))
+        self.reply({"ok": True})
+
+
+class TagsHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, run_id: str):
+        await self.call(self.tracking.set_tags, run_id, self.body().get("tags"))
+        self.reply({"ok": True})
+
+
+class TagHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def delete(self, run_id: str, key: str):
+        await self.call(self.tracking.delete_tag, run_id, key)
+        self.reply({"ok": True})
+
+
+class MetricsHandler(MLPHandler):
+    """Metric points in the binary wire format (see ``mlp.transport.wire``)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        try:
+            series = [Series(*s) for s in wire.decode(self.request.body)]
+        except (ValueError, KeyError, TypeError) as e:
+            raise InvalidInput(f"malformed metrics body: {e}", field="body") from None
+        self.reply({"stored": await self.call(self.tracking.log_metrics, series)})
+
+
+class HistoryHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str, key: str):
+        h = await self.call(self.tracking.metric_history, run_id, key)
+        self.set_header("Content-Type", wire.CONTENT_TYPE)
+        self.finish(wire.encode([(run_id, key, h["step"], h["time"], h["value"])]))
+
+
+class CaptureHandler(MLPHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str, kind: str):
+        self.reply({"capture": await self.call(self.tracking.get_capture, run_id, kind)})
+
+    @web.authenticated
+    @authorized
+    async def put(self, run_id: str, kind: str):
+        await self.call(self.tracking.put_capture, run_id, kind, self.body())
+        self.reply({"ok": True})
+
+
+class ArtifactsHandler(MLPHandler):
+    """A run's artifacts: GET lists them (``?prefix=``), PUT stores one file's bytes at
+    ``?path=`` (a query argument, so no URL normalization can move it)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str):
+        prefix = self.get_query_argument("prefix", None)
+        self.reply({"artifacts": await self.call(self.tracking.list_artifacts, run_id, prefix)})
+
+    @web.authenticated
+    @authorized
+    async def put(self, run_id: str):
+        path = self.get_query_argument("path", "")
+        fd, tmp = tempfile.mkstemp(prefix="mlp-upload-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(self.request.body)
+            stored = await self.call(self.tracking.log_artifact, run_id, tmp, path)
+        finally:
+            os.unlink(tmp)
+        self.reply({"artifacts": stored}, 201)
+
+
+class ArtifactFileHandler(MLPHandler):
+    """The bytes of one artifact file, ``?path=``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str):
+        path = self.get_query_argument("path", "")
+        with tempfile.TemporaryDirectory(prefix="mlp-download-") as d:
+            local = await self.call(self.tracking.download_artifacts, run_id, path, d)
+            if not Path(local).is_file():
+                raise InvalidInput(f"{path!r} is a folder: list it with the artifacts route "
+                                   "and fetch its files one by one", field="path")
+            self.set_header("Content-Type", "application/octet-stream")
+            self.finish(Path(local).read_bytes())
+
+
+#: (path under /mlp/api/v1, handler, {method: summary}); also the OpenAPI document's source.
+ROUTES = [
+    ("info", InfoHandler, {"get": "Version handshake: server, API and schema versions"}),
+    ("experiments", ExperimentsHandler, {"get": "Experiments with run counts"}),
+    ("runs", RunsHandler, {"post": "Start a run (idempotent with run_id)"}),
+    ("runs/search", SearchHandler, {"post": "Search runs with the query language"}),
+    ("runs/resolve", ResolveHandler, {"get": "Resolve a run reference to its id"}),
+    (f"runs/{RUN}", RunHandler, {"get": "A run with params, metrics, tags, artifacts",
+                                 "delete": "Delete a run (restorable)"}),
+    (f"runs/{RUN}/restore", RestoreHandler, {"post": "Restore a deleted run"}),
+    (f"runs/{RUN}/end", EndHandler, {"post": "End a run with a final status"}),
+    ("heartbeat", HeartbeatHandler, {"post": "Heartbeat of active runs"}),
+    (f"runs/{RUN}/params", ParamsHandler, {"post": "Log params"}),
+    (f"runs/{RUN}/tags", TagsHandler, {"post": "Set tags"}),
+    (f"runs/{RUN}/tags/(?P<key>[^/]+)", TagHandler, {"delete": "Delete a tag"}),
+    ("metrics", MetricsHandler, {"post": "Store metric points (binary batch)"}),
+    (f"runs/{RUN}/metrics/(?P<key>.+)", HistoryHandler,
+     {"get": "Every point of a metric (binary)"}),
+    (f"runs/{RUN}/captures/(?P<kind>[a-z]+)", CaptureHandler,
+     {"get": "A captured code/git/environment record", "put": "Store a capture"}),
+    (f"runs/{RUN}/artifacts", ArtifactsHandler,
+     {"get": "List artifacts (?prefix=)", "put": "Upload one artifact file (?path=)"}),
+    (f"runs/{RUN}/artifact", ArtifactFileHandler, {"get": "Download one artifact file (?path=)"}),
+]

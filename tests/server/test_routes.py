@@ -1,0 +1,83 @@
+"""The REST API as a client meets it: a real Jupyter server with the extension."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+import requests
+
+ANY_RUN = "0" * 32
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: {"run_id": ANY_RUN, "kind": "code"}.get(m[1], "x"),
+                  path)
+
+
+def api(server, method, path, **kw):
+    headers = {"Authorization": f"token {server.token}", **kw.pop("headers", {})}
+    return requests.request(method, f"{server.url}/mlp/api/v1/{path}", headers=headers,
+                            timeout=30, **kw)
+
+
+def test_openapi_document_is_valid_and_lists_every_route(http_server):
+    from openapi_spec_validator import validate
+
+    from mlp_server.handlers import ROUTES
+
+    doc = api(http_server, "GET", "openapi.json").json()
+    validate(doc)
+    assert len(doc["paths"]) == len(ROUTES) + 1
+    assert "/mlp/api/v1/runs/search" in doc["paths"]
+
+
+def test_every_route_refuses_an_anonymous_request(http_server):
+    doc = api(http_server, "GET", "openapi.json").json()
+    checked = 0
+    for path, methods in doc["paths"].items():
+        for method in methods:
+            resp = requests.request(method.upper(), http_server.url + concrete(path),
+                                    timeout=30, data=b"{}")
+            assert resp.status_code in (401, 403), (method, path, resp.status_code)
+            checked += 1
+    assert checked >= 20
+
+
+def test_version_handshake(http_server):
+    from mlp import __version__
+
+    info = api(http_server, "GET", "info").json()
+    assert info["version"] == __version__ and info["api"] == "v1"
+    assert info["schema"] == info["schema_expected"]
+
+
+@pytest.mark.parametrize(("method", "path", "kw", "status", "error", "text"), [
+    ("POST", "runs/search", {"json": {"where": "metrics.loss <"}}, 400, "QueryError",
+     "expected a value"),
+    ("GET", f"runs/{ANY_RUN}", {}, 404, "NotFound", "no run has id"),
+    ("POST", "metrics", {"data": b"garbage"}, 400, "InvalidInput", "malformed metrics body"),
+    ("POST", "runs", {"data": b"{not json"}, 400, "InvalidInput", "not JSON"),
+    ("POST", "runs", {"json": {"experiment": "a/b"}}, 400, "InvalidInput", "without '/'"),
+])
+def test_bad_requests_get_json_errors_naming_the_problem(http_server, method, path, kw, status,
+                                                        error, text):
+    resp = api(http_server, method, path, **kw)
+    assert resp.status_code == status
+    body = resp.json()
+    assert body["error"] == error and text in body["message"]
+
+
+def test_a_query_error_keeps_its_position_over_http(http_server):
+    body = api(http_server, "POST", "runs/search",
+               json={"where": "metrics.loss < 0.5 and (x"}).json()
+    assert body["position"] == 24 and body["field"] == "where"
+
+
+def test_the_extension_is_enabled_on_install():
+    out = subprocess.run([sys.executable, "-m", "jupyter_server", "extension", "list"],
+                         capture_output=True, text=True, timeout=60)
+    text = out.stdout + out.stderr
+    assert re.search(r"mlp_server\s+(\x1b\[\d+m)?enabled", text), text
