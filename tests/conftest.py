@@ -134,7 +134,7 @@ class JupyterServer:
         self.proc, self.url, self.token, self.db_url = proc, url, token, db_url
 
     @classmethod
-    def start(cls, root, db_url: str) -> JupyterServer:
+    def start(cls, root, db_url: str, extra: tuple[str, ...] = ()) -> JupyterServer:
         import socket
         import subprocess
         import sys
@@ -159,7 +159,7 @@ class JupyterServer:
                  f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
                  f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False",
                  f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True",
-                 "--ServerApp.jpserver_extensions={'mlp_server': True}"],
+                 "--ServerApp.jpserver_extensions={'mlp_server': True}", *extra],
                 env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 60

@@ -81,3 +81,17 @@ def test_the_extension_is_enabled_on_install():
                          capture_output=True, text=True, timeout=60)
     text = out.stdout + out.stderr
     assert re.search(r"mlp_server\s+(\x1b\[\d+m)?enabled", text), text
+
+
+def test_jupyter_config_reaches_the_services(tmp_path):
+    from conftest import JupyterServer
+
+    (tmp_path / "jupyter_server_config.py").write_text(
+        f"c.MLP.artifact_root = {str(tmp_path / 'team-artifacts')!r}\n")
+    server = JupyterServer.start(tmp_path, f"sqlite:///{tmp_path / 'cfg.db'}",
+                                 (f"--config={tmp_path / 'jupyter_server_config.py'}",))
+    try:
+        assert api(server, "GET", "info").json()["artifact_root"] == str(
+            tmp_path / "team-artifacts")
+    finally:
+        server.stop()
