@@ -57,3 +57,10 @@ __all__ = [
     "start_run",
     "status",
 ]
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext mlp``: the ``%mlp`` magics (imported only then, to keep ``import mlp`` light)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)

@@ -158,32 +158,43 @@ class Flusher:
                 raise first
 
     def _try(self, batch: Batch, raise_errors: bool) -> bool:
-        """Store ``batch``; False when it must be retried later."""
+        """Store ``batch``; False when (what is left of) it must be retried later."""
         try:
             self.send(batch)
         except MLPError:
-            self._send_each(batch)
+            try:
+                self._send_each(batch)
+            except Exception as e:
+                return self._failed(e, raise_errors)
         except Exception as e:
-            if raise_errors:
-                raise
-            if not self._failing:
-                log.warning("mlp: could not store metrics yet (%s); they stay buffered and "
-                            "are retried every %.3g s", e, self.interval)
-            self._failing = True
-            return False
+            return self._failed(e, raise_errors)
         if self._failing:
             log.warning("mlp: metrics are being stored again")
             self._failing = False
         self.buffer.release(points_in(batch))
         return True
 
+    def _failed(self, e: Exception, raise_errors: bool) -> bool:
+        if raise_errors:
+            raise e
+        if not self._failing:
+            log.warning("mlp: could not store metrics yet (%s); they stay buffered and "
+                        "are retried every %.3g s", e, self.interval)
+        self._failing = True
+        return False
+
     def _send_each(self, batch: Batch) -> None:
-        for k, s in batch.items():
+        """One series at a time, giving up only the refused ones. Stored series leave
+        ``batch`` as they go, so a retry after a failure never stores them twice."""
+        for k in list(batch):
+            s = batch[k]
             try:
                 self.send({k: s})
             except MLPError as e:
                 log.warning("mlp: %d points of metric %r were refused: %s", len(s[2]), k[1], e)
                 self._refused.append(e)
+            del batch[k]
+            self.buffer.release(len(s[2]))
 
     def _loop(self) -> None:
         while not self._stop.is_set():

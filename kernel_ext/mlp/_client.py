@@ -63,7 +63,8 @@ class Client:
         self._failed_exit = False
         self._exit_hooked = False
         self._pid = os.getpid()
-        self._captures: list[threading.Thread] = []
+        self._captures: dict[str, threading.Thread] = {}
+        self._exited = False
 
     def _new_buffer(self, capacity: int) -> None:
         self.buffer = MetricBuffer(capacity)
@@ -121,8 +122,10 @@ class Client:
             # git and the package list take a moment: gather them off the caller's thread.
             t = threading.Thread(target=self._capture_context, args=(run.id,), daemon=True,
                                  name="mlp-capture")
-            self._captures.append(t)
             t.start()
+            with self._lock:
+                self._captures = {k: v for k, v in self._captures.items() if v.is_alive()}
+                self._captures[run.id] = t
         return run
 
     def end_run(self, run: Run, status: str = "finished", reason: str | None = None) -> None:
@@ -148,13 +151,14 @@ class Client:
                 self.owned.pop(run.id, None)
             self.buffer.forget(run.id)
 
-    def wait_for_captures(self, timeout: float = 30.0) -> None:
-        """Let background captures finish: a short script must not exit before its
-        environment is recorded."""
+    def wait_for_captures(self, run_id: str | None = None, timeout: float = 30.0) -> None:
+        """Let background captures (of one run, or all) finish: a short script must not exit
+        before its environment is recorded."""
+        with self._lock:
+            threads = [t for k, t in self._captures.items() if run_id in (None, k)]
         deadline = time.time() + timeout
-        for t in list(self._captures):
+        for t in threads:
             t.join(max(0.0, deadline - time.time()))
-        self._captures = [t for t in self._captures if t.is_alive()]
 
     def _capture_context(self, run_id: str) -> None:
         from ._capture import capture_environment, capture_git
@@ -233,6 +237,9 @@ class Client:
             return
         self._exit_hooked = True
         atexit.register(self._at_exit)
+        mp = sys.modules.get("multiprocessing")
+        if mp is not None and mp.parent_process() is not None:
+            self._register_mp_exit()
         previous = sys.excepthook
 
         def excepthook(tp, value, tb):
@@ -244,6 +251,9 @@ class Client:
     def _at_exit(self) -> None:
         """Flush, and end the runs this process started and left open: failed after an
         uncaught exception, crashed when a kernel shuts down under them, else finished."""
+        if self._exited:
+            return
+        self._exited = True
         in_kernel = "ipykernel" in sys.modules
         status = "crashed" if in_kernel else "failed" if self._failed_exit else "finished"
         reason = ("the kernel shut down while the run was active" if in_kernel else
@@ -265,7 +275,8 @@ class Client:
         the runs active in its parent, but they stay the parent's to end."""
         self._lock = threading.RLock()
         self.owned = {}
-        self._captures = []
+        self._captures = {}
+        self._exited = False
         self._pid = os.getpid()
         self._new_buffer(self.buffer.capacity)
         if self._transport is not None:
@@ -276,18 +287,14 @@ class Client:
         if mp is not None:
             # multiprocessing children leave through os._exit, so atexit never runs there;
             # their finalizers do, but the registry is cleared after this hook runs.
-            mp.register_after_fork(self, Client._flush_at_mp_exit)
+            mp.register_after_fork(self, Client._register_mp_exit)
 
-    def _flush_at_mp_exit(self) -> None:
+    def _register_mp_exit(self) -> None:
+        """multiprocessing children leave through os._exit: run the exit work from one of
+        its finalizers, which do run there."""
         import multiprocessing.util
 
-        multiprocessing.util.Finalize(self, Client._quiet_flush, args=(self,), exitpriority=100)
-
-    def _quiet_flush(self) -> None:
-        try:
-            self.flusher.flush(raise_errors=False)
-        except Exception as e:
-            log.warning("mlp: could not store the last metrics of this process: %s", e)
+        multiprocessing.util.Finalize(self, Client._at_exit, args=(self,), exitpriority=100)
 
     def close(self) -> None:
         """Flush and release the transport (used by tests)."""

@@ -148,13 +148,13 @@ class Run:
     @property
     def git(self) -> dict | None:
         """Commit, branch, dirty flag and diff of the git work tree, if there was one."""
-        self._client.wait_for_captures()
+        self._client.wait_for_captures(self.id)
         return self._client.transport.get_capture(self.id, "git")
 
     @property
     def environment(self) -> dict | None:
         """Python, packages, host and (redacted) environment variables."""
-        self._client.wait_for_captures()  # gathered in the background when the run started
+        self._client.wait_for_captures(self.id)  # gathered in the background at the start
         return self._client.transport.get_capture(self.id, "environment")
 
     def metric_history(self, key: str) -> pd.DataFrame:

@@ -574,3 +574,39 @@ def test_a_reused_process_id_does_not_keep_a_dead_run_alive(transport):
     alive = new_run(transport, host=socket.gethostname(), pid=os.getpid(),
                     pid_started=__import__("psutil").Process().create_time())
     assert transport.get_run(alive["id"])["status"] == "running"
+
+
+@pytest.mark.parametrize("few", [2000, 0])
+def test_metric_order_pages_alike_whether_filtered_runs_are_few_or_many(transport, grid,
+                                                                        monkeypatch, few):
+    from mlp_server.tracking import service as svc
+
+    monkeypatch.setattr(svc, "FEW_RUNS", few)  # 0: walk the metric's index in batches
+    for order in ("metrics.loss", "-metrics.loss"):
+        whole = names(transport.search_runs("demo", order_by=order, limit=None))
+        assert all_pages(transport, experiment="demo", order_by=order, limit=2) == whole
+        assert len(whole) == 6 and whole[-1] == "r4"  # r4 has no loss: last either way
+
+
+@pytest.mark.parametrize("values", [{"p": "x", "v": []}, {"v": [1, "a"]},
+                                    {"p": "a", "v": [{"x": 1}, "id"]},
+                                    {"p": "a", "v": [10**30, "id"]},
+                                    {"p": "o", "v": ["not-a-time", "id"]}])
+def test_tampered_cursors_are_refused_cleanly(transport, grid, values):
+    import base64
+    import json
+
+    first = transport.search_runs(None, order_by="-metrics.loss", limit=2)["next_cursor"]
+    state = json.loads(base64.urlsafe_b64decode(first + "=" * (-len(first) % 4)))
+    forged = base64.urlsafe_b64encode(json.dumps({"f": state["f"], **values}).encode()).decode()
+    for order in ("-metrics.loss", None):
+        try:
+            transport.search_runs(None, order_by=order, limit=2, cursor=forged)
+        except InvalidInput as e:
+            assert e.field == "cursor"
+
+
+def test_equal_step_and_time_keep_the_last_logged_value(transport):
+    r = new_run(transport)
+    transport.log_metrics([batch(r["id"], "acc", [0.5, 0.9], steps=[10, 10], times=[1e9, 1e9])])
+    assert transport.get_run(r["id"])["metrics"]["acc"]["last"] == 0.9

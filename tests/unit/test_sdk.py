@@ -394,3 +394,40 @@ def test_a_wrong_token_is_a_clear_error(monkeypatch, http_server):
     mlp._client._client = None
     with pytest.raises(mlp.errors.MLPError, match="check MLP_TOKEN"):
         mlp.start_run()
+
+
+def test_a_fork_worker_s_own_run_is_ended_and_kept(client):
+    import multiprocessing
+
+    proc = multiprocessing.get_context("fork").Process(target=_own_run_worker)
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 0
+    run = mlp.get_run("worker/own")
+    assert run.status == "finished" and len(run.metric_history("x")) == 100
+
+
+def _own_run_worker():
+    mlp.start_run(experiment="worker", name="own")  # never ended by the worker's code
+    for i in range(100):
+        mlp.log_metric("x", i, step=i)
+
+
+def test_environment_is_waited_for_per_run_while_other_runs_start(client):
+    errors = []
+
+    def starter():
+        try:
+            for _ in range(30):
+                with mlp.start_run(experiment="busy", nested=False):
+                    pass
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    t = threading.Thread(target=starter)
+    t.start()
+    while t.is_alive():
+        client.wait_for_captures()
+    t.join()
+    assert errors == []
+    assert all(r.environment for r in (mlp.get_run(i) for i in mlp.runs("busy")["run_id"]))

@@ -136,11 +136,19 @@ def known_revisions() -> set[str]:
 def _make_engine(url: str, busy_timeout_ms: int) -> Engine:
     u = make_url(url)
     if u.get_backend_name() == "postgresql":
-        # JIT compiling costs ~30 ms per search query and never pays off for these short
-        # queries; neither do parallel workers, whose start-up costs more than they save.
-        return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8,
-                             connect_args={"options": "-c jit=off "
-                                                      "-c max_parallel_workers_per_gather=0"})
+        pg = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+
+        @event.listens_for(pg, "connect")
+        def _pg_session(dbapi_conn, _record) -> None:
+            # JIT costs ~30 ms per search and never pays off for these short queries; nor
+            # do parallel workers. Set per session, so the URL's own options still apply.
+            cur = dbapi_conn.cursor()
+            cur.execute("SET jit = off")
+            cur.execute("SET max_parallel_workers_per_gather = 0")
+            cur.close()
+            dbapi_conn.commit()
+
+        return pg
     if u.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
     if u.database and u.database != ":memory:":

@@ -81,7 +81,8 @@ class Summary:
     def of(cls, s: Series) -> Summary:
         # The latest point is the one with the highest step; a tie goes to the later time.
         # (Linear, unlike a sort: this runs on every flush, beside the training loop.)
-        at_top = np.flatnonzero(s.steps == s.steps.max())
+        # Among equal (step, time) the point logged last wins: search from the end.
+        at_top = np.flatnonzero(s.steps == s.steps.max())[::-1]
         i = int(at_top[np.argmax(s.times[at_top])])
         finite = s.values[~np.isnan(s.values)]
         return cls(

@@ -36,7 +36,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from mlp.errors import Conflict, InvalidInput, NotFound
 
@@ -609,11 +609,27 @@ class TrackingService:
         want = None if limit is None else limit + 1
         with self.store.read() as conn:
             if cond is not None:
-                filters.append(search.where_clause(cond, now, lambda q: _few(conn, q)))
-            if len(order) == 1 and order[0].field.kind == "metrics":
-                found = self._by_metric(conn, order[0], filters, want, state)
-            else:
-                found = self._ordered(conn, order, filters, want, state, now)
+                budget = [10 * FEW_RUNS]  # PostgreSQL takes at most 65,535 bound values
+
+                def few(ids_query) -> list[str] | None:
+                    ids = _few(conn, ids_query)
+                    if ids is None or len(ids) > budget[0]:
+                        return None
+                    budget[0] -= len(ids)
+                    return ids
+
+                filters.append(search.where_clause(cond, now, few))
+            try:
+                if len(order) == 1 and order[0].field.kind == "metrics":
+                    found = self._by_metric(conn, order[0], filters, want, state)
+                else:
+                    found = self._ordered(conn, order, filters, want, state, now)
+            except (DBAPIError, StatementError):
+                if state is None:
+                    raise
+                # A cursor whose values the database cannot compare: not one we gave out.
+                raise InvalidInput(f"cursor {cursor!r} is not one this server gave out",
+                                   field="cursor") from None
             more = want is not None and len(found) == want
             found = found[:limit]
             rows = [self._run_dict(r) for r, _ in found]
@@ -647,8 +663,26 @@ class TrackingService:
         m, desc = metric_latest, key.descending
         val = m.c.last_value
         phase = state["p"] if state is not None else "a"
+        if phase not in ("a", "b"):
+            raise InvalidInput("this cursor belongs to another query", field="cursor")
         found: list[tuple[Any, dict]] = []
-        if phase == "a":
+        if phase == "a" and _count_upto(conn, select(runs.c.id).select_from(
+                runs.join(experiments)).where(*filters), FEW_RUNS) <= FEW_RUNS:
+            # Few runs pass the filters (one small experiment, a selective query): join and
+            # sort just those, in the same order the index walk below would give.
+            pos = _cursor_values(state, "a", 2) if state is not None else None
+            q: Any = (select(*RUN_COLUMNS, val.label("_s_v"))
+                 .select_from(runs.join(experiments).join(
+                     m, and_(m.c.run_id == runs.c.id, m.c.key == key.field.key)))
+                 .where(*filters, val.is_not(None)))
+            if pos is not None:
+                q = q.where(_after_value(val, m.c.run_id, pos, desc))
+            q = q.order_by(*((val.desc(), m.c.run_id.desc()) if desc else
+                             (val.asc(), m.c.run_id.asc())))
+            if want is not None:
+                q = q.limit(want)
+            found = [(r, {"p": "a", "v": [r._s_v, r.id]}) for r in conn.execute(q)]
+        elif phase == "a":
             pos = _cursor_values(state, "a", 2) if state is not None else None
             batch = 400
             while want is None or len(found) < want:
@@ -656,9 +690,7 @@ class TrackingService:
                 # Ties go by run id in the same direction, so the (key, value, run id) index
                 # gives this order as it is: no sort of every run with the metric.
                 if pos is not None:
-                    q = q.where(or_(val < pos[0], and_(val == pos[0], m.c.run_id < pos[1]))
-                                if desc else
-                                or_(val > pos[0], and_(val == pos[0], m.c.run_id > pos[1])))
+                    q = q.where(_after_value(val, m.c.run_id, pos, desc))
                 q = q.order_by(*((val.desc(), m.c.run_id.desc()) if desc else
                                  (val.asc(), m.c.run_id.asc()))).limit(batch)
                 cands = conn.execute(q).all()
@@ -836,6 +868,19 @@ def _process_alive(pid: int, started: float | None) -> bool:
 FEW_RUNS = 2000
 
 
+def _after_value(val, run_id, pos: list, desc: bool) -> ColumnElement[bool]:
+    """After (value, run id) ``pos`` in a metric order whose ties go by run id."""
+    if desc:
+        return or_(val < pos[0], and_(val == pos[0], run_id < pos[1]))
+    return or_(val > pos[0], and_(val == pos[0], run_id > pos[1]))
+
+
+def _count_upto(conn, query, n: int) -> int:
+    """How many rows ``query`` returns, counting no further than n + 1."""
+    capped = query.limit(n + 1).subquery()
+    return conn.execute(select(func.count()).select_from(capped)).scalar_one()
+
+
 def _few(conn, ids_query) -> list[str] | None:
     """The run ids a query returns when they are at most FEW_RUNS, else None; reads at most
     FEW_RUNS + 1 index entries."""
@@ -875,7 +920,17 @@ def _decode_cursor(cursor: str | None, fingerprint: str) -> dict | None:
     if state.get("f") != fingerprint:
         raise InvalidInput("this cursor belongs to another query: pass the same experiments, "
                            "where and order_by as the call that returned it", field="cursor")
+    if state.get("p") not in ("o", "a", "b") or not all(_cursor_value(v) for v in state["v"]):
+        raise InvalidInput(f"cursor {cursor!r} is not one this server gave out", field="cursor")
     return state
+
+
+def _cursor_value(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int):
+        return -(1 << 63) <= v < 1 << 63
+    return v is None or isinstance(v, (str, float))
 
 
 def _cursor_values(state: dict, phase: str, n: int) -> list:

@@ -1,0 +1,177 @@
+"""``%mlp`` and ``%%mlp``: the SDK as IPython magics.
+
+    %load_ext mlp
+    %mlp status
+    %%mlp track --experiment demo --name baseline
+    %mlp runs --experiment demo --where "metrics.loss < 0.1"
+    %mlp show demo/baseline
+
+Every command has ``--help``; bad arguments print the usage, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import shlex
+import sys
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.display import display
+
+from . import _api
+from .errors import InvalidInput, MLPError
+
+
+class _Usage(Exception):
+    """argparse wanted to exit: the message (usage or help) is already printed."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def exit(self, status: int = 0, message: str | None = None):  # type: ignore[override]
+        if message:
+            print(message, file=sys.stderr if status else sys.stdout, end="")
+        raise _Usage
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _key_values(items: list[str], what: str) -> dict[str, Any]:
+    """``["lr=0.1", "name=adam"]`` → ``{"lr": 0.1, "name": "adam"}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"{what} {item!r} is not KEY=VALUE (e.g. lr=0.1)", field=what)
+        try:
+            out[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            out[key] = raw
+    return out
+
+
+def _parser() -> _Parser:
+    p = _Parser(prog="%mlp", description="Track, search and show runs from the notebook.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("status", help="where runs go: transport, store, versions")
+
+    run = sub.add_parser("run", help="start or end a run that spans several cells")
+    run_sub = run.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    start = run_sub.add_parser("start", help="start a run and keep it active")
+    _run_options(start)
+    end = run_sub.add_parser("end", help="end the active run")
+    end.add_argument("--status", default="finished", choices=["finished", "failed", "killed"])
+
+    track = sub.add_parser("track", help="(%%%%mlp track) run the cell as a tracked run")
+    _run_options(track)
+
+    log = sub.add_parser("log", help="log params (KEY=VALUE ...) or, with --metrics, metrics")
+    log.add_argument("pairs", nargs="+", metavar="KEY=VALUE")
+    log.add_argument("--metrics", action="store_true", help="log the pairs as metrics")
+    log.add_argument("--step", type=int, help="step of the metrics")
+
+    runs = sub.add_parser("runs", help="search runs; shows a table")
+    runs.add_argument("--experiment", "-e", action="append", help="(repeatable)")
+    runs.add_argument("--where", "-w", help="a query, e.g. \"metrics.loss < 0.1\"")
+    runs.add_argument("--order-by", "-o", action="append", help="field, -field for descending")
+    runs.add_argument("--limit", "-n", type=int, default=50, help="rows to show (default 50)")
+
+    show = sub.add_parser("show", help="show a run: id, prefix, experiment/name or @latest")
+    show.add_argument("run", help="run reference")
+    return p
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--experiment", "-e", help="experiment (default: $MLP_EXPERIMENT or Default)")
+    p.add_argument("--name", "-n", help="run name (default: run-N)")
+    p.add_argument("--tags", "-t", nargs="*", default=[], metavar="KEY=VALUE")
+    p.add_argument("--nested", action="store_true", help="start as a child of the active run")
+
+
+@magics_class
+class MLPMagics(Magics):
+    """``%mlp COMMAND`` and ``%%mlp track``; ``%mlp --help`` lists the commands."""
+
+    @line_cell_magic
+    def mlp(self, line: str, cell: str | None = None) -> Any:
+        try:
+            argv = shlex.split(line)
+        except ValueError as e:
+            print(f"%mlp: {e} (check the quotes)", file=sys.stderr)
+            return None
+        parser = _parser()
+        try:
+            args = parser.parse_args(argv)
+            if args.command is None:
+                parser.print_help()
+                return None
+            if (cell is None) == (args.command == "track"):
+                hint = ("%%mlp track goes on the first line of a cell" if cell is None else
+                        f"%%mlp {args.command} is a line magic: use %mlp {args.command}")
+                raise InvalidInput(hint, field="command")
+            return getattr(self, f"_{args.command}")(args, cell)
+        except _Usage:
+            return None
+        except MLPError as e:
+            print(f"mlp: {e}", file=sys.stderr)
+            return None
+
+    def _status(self, args, cell) -> None:
+        info = _api.status()
+        for key in ("transport", "store", "artifact_root", "schema", "version"):
+            if key in info:
+                print(f"{key:14} {info[key]}")
+        run = _api.active_run()
+        print(f"{'active run':14} {run.ref if run else '-'}")
+
+    def _run(self, args, cell) -> Any:
+        if args.action == "start":
+            run = _api.start_run(args.experiment, args.name, nested=args.nested,
+                                 tags=_key_values(args.tags, "tag"))
+            print(f"mlp: started {run.ref}; end it with %mlp run end")
+            return None
+        if args.action == "end":
+            active = _api.active_run()
+            if active is None:
+                raise InvalidInput("no active run to end", field="run")
+            active.end(args.status)
+            print(f"mlp: {active.ref} {args.status}")
+            return None
+        print("usage: %mlp run start|end [options]  (%mlp run --help)", file=sys.stderr)
+        return None
+
+    def _track(self, args, cell) -> None:
+        run = _api.start_run(args.experiment, args.name, nested=args.nested,
+                             tags=_key_values(args.tags, "tag"))
+        assert self.shell is not None
+        result = self.shell.run_cell(cell, store_history=False)
+        err = result.error_in_exec or result.error_before_exec
+        if err is None:
+            status, reason = "finished", None
+        elif isinstance(err, KeyboardInterrupt):
+            status, reason = "killed", "interrupted"
+        else:
+            status, reason = "failed", f"{type(err).__name__}: {err}"
+        run._client.end_run(run, status, reason)
+        print(f"mlp: {run.ref} {status}", file=sys.stderr if err else sys.stdout)
+
+    def _log(self, args, cell) -> None:
+        pairs = _key_values(args.pairs, "metric" if args.metrics else "param")
+        if args.metrics:
+            _api.log_metrics(pairs, step=args.step)
+        else:
+            _api.log_params(pairs)
+
+    def _runs(self, args, cell) -> Any:
+        return _api.runs(args.experiment, args.where, args.order_by, args.limit)
+
+    def _show(self, args, cell) -> None:
+        display(_api.get_run(args.run))
+
+
+def load_ipython_extension(ipython) -> None:
+    ipython.register_magics(MLPMagics)
