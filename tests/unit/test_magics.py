@@ -1,0 +1,92 @@
+"""%mlp magics driven through a real IPython InteractiveShell."""
+
+from __future__ import annotations
+
+import pytest
+
+import mlp
+
+
+@pytest.fixture
+def ip(client, tmp_path, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "mlp")
+    yield shell
+    InteractiveShell.clear_instance()
+
+
+def test_track_runs_the_cell_as_a_finished_run_with_its_code(ip, capsys):
+    ip.run_cell("%%mlp track --experiment demo --name baseline --tags team=ads lr=0.1\n"
+                "import mlp\n"
+                "for step in range(100):\n"
+                "    mlp.log_metric('loss', 1 / (step + 1), step=step)\n", store_history=True)
+    run = mlp.get_run("demo/baseline")
+    assert run.status == "finished" and run.tags == {"team": "ads", "lr": "0.1"}
+    assert len(run.metric_history("loss")) == 100
+    assert "demo/baseline" in capsys.readouterr().out
+    sources = [c["source"] for c in run.code["cells"]]
+    assert any("mlp.log_metric('loss'" in s for s in sources)
+
+
+def test_track_marks_a_failing_cell_failed_and_an_interrupted_one_killed(ip, capsys):
+    ip.run_cell_magic("mlp", "track --name bad", "raise ValueError('boom')")
+    ip.run_cell_magic("mlp", "track --name stopped", "raise KeyboardInterrupt")
+    assert mlp.get_run("Default/bad").status == "failed"
+    assert "ValueError: boom" in mlp.get_run("Default/bad").status_reason
+    assert mlp.get_run("Default/stopped").status == "killed"
+    assert mlp.active_run() is None
+
+
+def test_run_start_and_end_span_cells(ip, capsys):
+    ip.run_line_magic("mlp", "run start -e spans -n long")
+    ip.run_line_magic("mlp", "log lr=0.01 optimizer=adam")
+    ip.run_line_magic("mlp", "log --metrics --step 3 acc=0.9")
+    ip.run_line_magic("mlp", "run end")
+    run = mlp.get_run("spans/long")
+    assert run.status == "finished"
+    assert run.params == {"lr": "0.01", "optimizer": "adam"} and run.metrics == {"acc": 0.9}
+    assert "started spans/long" in capsys.readouterr().out
+
+
+def test_runs_returns_the_search_frame_and_show_displays_a_run(ip, capsys):
+    for name, loss in (("a", 0.05), ("b", 0.5)):
+        with mlp.start_run(experiment="q", name=name):
+            mlp.log_metric("loss", loss)
+    df = ip.run_line_magic("mlp", 'runs -e q --where "metrics.loss < 0.1"')
+    assert list(df["name"]) == ["a"]
+    ip.run_line_magic("mlp", "show @latest")
+    assert "<Run q/b" in capsys.readouterr().out
+
+
+def test_status_says_where_runs_go(ip, capsys):
+    ip.run_line_magic("mlp", "status")
+    out = capsys.readouterr().out
+    assert "transport      in-process" in out and "active run     -" in out
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("bogus", "invalid choice: 'bogus'"),
+    ("runs --limit abc", "invalid int value: 'abc'"),
+    ("runs --where 'metrics.loss <'", "expected a value"),
+    ("show nope", "no run matches 'nope'"),
+    ("log lr", "'lr' is not KEY=VALUE"),
+    ("run end", "no active run to end"),
+    ("track", "%%mlp track goes on the first line of a cell"),
+    ('runs --where "unclosed', "check the quotes"),
+])
+def test_bad_input_prints_a_message_never_a_traceback(ip, capsys, line, expected):
+    assert ip.run_line_magic("mlp", line) is None
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+
+
+def test_help_lists_commands_and_each_command_has_its_own(ip, capsys):
+    ip.run_line_magic("mlp", "--help")
+    out = capsys.readouterr().out
+    for cmd in ("status", "run", "track", "log", "runs", "show"):
+        assert cmd in out
+    ip.run_line_magic("mlp", "runs --help")
+    assert "--where" in capsys.readouterr().out
