@@ -130,8 +130,8 @@ def _stop_servers():
 class JupyterServer:
     """A real ``jupyter server`` with the extension, in a child process."""
 
-    def __init__(self, proc, url: str, token: str, db_url: str) -> None:
-        self.proc, self.url, self.token, self.db_url = proc, url, token, db_url
+    def __init__(self, proc, url: str, token: str, db_url: str, root) -> None:
+        self.proc, self.url, self.token, self.db_url, self.root = proc, url, token, db_url, root
 
     @classmethod
     def start(cls, root, db_url: str, extra: tuple[str, ...] = ()) -> JupyterServer:
@@ -167,7 +167,7 @@ class JupyterServer:
             try:
                 if requests.get(f"{url}/mlp/api/v1/info",
                                 headers={"Authorization": f"token {token}"}, timeout=2).ok:
-                    return cls(proc, url, token, db_url)
+                    return cls(proc, url, token, db_url, root)
             except requests.RequestException:
                 pass
             if proc.poll() is not None:

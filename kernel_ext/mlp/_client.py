@@ -137,7 +137,7 @@ class Client:
             if run in self.active:
                 self.active.remove(run)
             self.active_id = self.active[-1].id if self.active else None
-        if run.id in self.owned and run._capture and "IPython" in sys.modules:
+        if run.id in self.owned and run._capture and _shell() is not None:
             # The cells run since the start belong to the run too; a script stays as it was.
             try:
                 self.transport.put_capture(run.id, "code", capture_code())
@@ -254,7 +254,7 @@ class Client:
         if self._exited:
             return
         self._exited = True
-        in_kernel = "ipykernel" in sys.modules
+        in_kernel = _in_kernel()
         status = "crashed" if in_kernel else "failed" if self._failed_exit else "finished"
         reason = ("the kernel shut down while the run was active" if in_kernel else
                   "the program raised an uncaught exception" if self._failed_exit else None)
@@ -357,8 +357,18 @@ def _process_started() -> float | None:
 def _script_dir() -> str | None:
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
-    return os.path.dirname(os.path.abspath(path)) if path and "ipykernel" not in sys.modules \
-        else None
+    return os.path.dirname(os.path.abspath(path)) if path and not _in_kernel() else None
+
+
+def _shell() -> Any:
+    """The running IPython shell, if this code runs in one."""
+    ipython = sys.modules.get("IPython")
+    return ipython.get_ipython() if ipython is not None else None
+
+
+def _in_kernel() -> bool:
+    """Whether this process is a Jupyter kernel (not merely a program that imported one)."""
+    return type(_shell()).__name__ == "ZMQInteractiveShell"
 
 
 _client: Client | None = None

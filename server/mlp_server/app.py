@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 from jupyter_server.extension.application import ExtensionApp
@@ -29,10 +31,19 @@ class MLPExtension(ExtensionApp):
         cfg = MLP(config=self.config, parent=self)
         self.tracking = open_service(cfg)
         self.executor = ThreadPoolExecutor(self.db_workers, thread_name_prefix="mlp-db")
+        # Kernels get this token, good for /mlp/api only: never the server's login token.
+        self.kernel_token = secrets.token_urlsafe(32)
         self.settings.update({"mlp_tracking": self.tracking, "mlp_executor": self.executor,
-                              "mlp_config": cfg})
+                              "mlp_config": cfg, "mlp_kernel_token": self.kernel_token})
         self.log.info("jupyter-mlp %s: store %s, artifacts %s", __version__,
                       self.tracking.store.display_url, self.tracking.artifacts.root_url)
+
+    async def _start_jupyter_server_extension(self, serverapp) -> None:
+        """Once the server listens, hand kernels it launches its URL and the kernel token
+        (kernels inherit the server's environment). An explicit MLP_SERVER_URL wins."""
+        if not os.environ.get("MLP_SERVER_URL"):
+            os.environ["MLP_SERVER_URL"] = serverapp.connection_url
+            os.environ["MLP_TOKEN"] = self.kernel_token
 
     def initialize_handlers(self) -> None:
         # Absolute patterns: the routes live at /mlp/api/v1, not under the extension's name.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
+import hmac
 import json
 from collections.abc import Callable
 from typing import Any
 
+from jupyter_server.auth.identity import User
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.ioloop import IOLoop
@@ -25,10 +28,34 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, default=_plain, allow_nan=True)
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
 class MLPHandler(APIHandler):
     """Base of the /mlp/api routes: parse, authorize, call the service off the loop, reply."""
 
     auth_resource = "mlp"
+
+    async def prepare(self, *args: Any, **kwargs: Any) -> None:
+        """Accept the kernel token minted by the extension as well as Jupyter's own auth."""
+        if self._kernel_token_ok():
+            # The kernels of this server act as the user who runs it.
+            user = User(username=self.settings.get("mlp_kernel_user") or _os_user())
+            self.current_user = self._jupyter_current_user = user
+            self._token_authenticated = True
+            return None
+        return await super().prepare(*args, **kwargs)
+
+    def _kernel_token_ok(self) -> bool:
+        expected: str = self.settings.get("mlp_kernel_token") or ""
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        return bool(expected) and scheme.lower() == "token" and \
+            hmac.compare_digest(token.strip().encode(), expected.encode())
 
     @property
     def tracking(self):

@@ -1,0 +1,95 @@
+"""A kernel launched by the server logs to that server, as a notebook user's would."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import requests
+
+
+def rest(server, method, path, **kw):
+    return requests.request(method, f"{server.url}/{path}", timeout=60,
+                            headers={"Authorization": f"token {server.token}"}, **kw)
+
+
+def execute(connection_file: Path, code: str) -> str:
+    from jupyter_client import BlockingKernelClient
+
+    kc = BlockingKernelClient(connection_file=str(connection_file))
+    kc.load_connection_file()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        out: list[str] = []
+        reply = kc.execute_interactive(code, timeout=120, output_hook=lambda m: out.append(
+            m["content"].get("text", "") if m["msg_type"] == "stream" else
+            m["content"].get("evalue", "") if m["msg_type"] == "error" else ""))
+        assert reply["content"]["status"] == "ok", "".join(out)
+        return "".join(out)
+    finally:
+        kc.stop_channels()
+
+
+def test_a_kernel_started_through_the_server_tracks_into_the_servers_store(http_server):
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    (Path(http_server.root) / "work").mkdir(exist_ok=True)
+    session = rest(http_server, "POST", "api/sessions", json={
+        "path": "work/demo.ipynb", "name": "demo.ipynb", "type": "notebook",
+        "kernel": {"name": "python3"}}).json()
+    kernel_id = session["kernel"]["id"]
+    try:
+        conn = Path(jupyter_runtime_dir()) / f"kernel-{kernel_id}.json"
+        deadline = time.time() + 60
+        while not conn.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        out = execute(conn, (
+            "import mlp, os\n"
+            "with mlp.start_run(experiment='kern', name='k1'):\n"
+            "    for s in range(100):\n"
+            "        mlp.log_metric('loss', 1 / (s + 1), step=s)\n"
+            "print(mlp.status()['transport'], os.environ['MLP_TOKEN'] != '" + http_server.token
+            + "')\n"))
+        assert "http True" in out  # over HTTP, with a token that is not the login token
+        page = requests.post(f"{http_server.url}/mlp/api/v1/runs/search", timeout=30,
+                             headers={"Authorization": f"token {http_server.token}"},
+                             json={"experiment": "kern"}).json()
+        (run,) = page["runs"]
+        assert run["status"] == "finished" and run["metrics"] == {"loss": 0.01}
+        assert run["source_name"].endswith("work/demo.ipynb")
+        env = rest(http_server, "GET", f"mlp/api/v1/runs/{run['id']}/captures/environment"
+                   ).json()["capture"]
+        assert env["env"]["MLP_TOKEN"] == "<redacted>"
+        assert http_server.token not in json.dumps(env)
+    finally:
+        rest(http_server, "DELETE", f"api/sessions/{session['id']}")
+
+
+def test_the_kernel_token_opens_only_the_mlp_api(http_server):
+    from jupyter_core.paths import jupyter_runtime_dir  # noqa: F401 - same env as the server
+
+    info = requests.get(f"{http_server.url}/mlp/api/v1/info", timeout=30,
+                        headers={"Authorization": f"token {http_server.token}"})
+    assert info.ok
+    # The kernel token is in the kernels' environment only; read it from one.
+    session = rest(http_server, "POST", "api/sessions", json={
+        "path": "tok.ipynb", "name": "tok.ipynb", "type": "notebook",
+        "kernel": {"name": "python3"}}).json()
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        conn = Path(jupyter_runtime_dir()) / f"kernel-{session['kernel']['id']}.json"
+        deadline = time.time() + 60
+        while not conn.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        token = execute(conn, "import os; print(os.environ['MLP_TOKEN'])").strip()
+    finally:
+        rest(http_server, "DELETE", f"api/sessions/{session['id']}")
+    ok = requests.get(f"{http_server.url}/mlp/api/v1/experiments", timeout=30,
+                      headers={"Authorization": f"token {token}"})
+    assert ok.status_code == 200
+    refused = requests.get(f"{http_server.url}/api/contents", timeout=30,
+                           headers={"Authorization": f"token {token}"})
+    assert refused.status_code == 403
