@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 
@@ -93,3 +95,51 @@ def test_the_kernel_token_opens_only_the_mlp_api(http_server):
     refused = requests.get(f"{http_server.url}/api/contents", timeout=30,
                            headers={"Authorization": f"token {token}"})
     assert refused.status_code == 403
+
+
+@pytest.mark.parametrize("how", ["shutdown", "restart", "kill"])
+def test_a_run_whose_kernel_goes_away_is_marked_crashed(http_server, how):
+    import os
+    import signal
+
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    session = rest(http_server, "POST", "api/sessions", json={
+        "path": f"{how}.ipynb", "name": f"{how}.ipynb", "type": "notebook",
+        "kernel": {"name": "python3"}}).json()
+    kernel_id = session["kernel"]["id"]
+    conn = Path(jupyter_runtime_dir()) / f"kernel-{kernel_id}.json"
+    deadline = time.time() + 60
+    while not conn.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    out = execute(conn, (
+        "import os, mlp\n"
+        f"run = mlp.start_run(experiment='life', name='{how}')\n"
+        "mlp.log_metric('x', 1.0)\n"
+        "mlp.flush()\n"
+        "print('pid', os.getpid())\n"))
+    pid = int(re.search(r"pid (\d+)", out).group(1))
+    try:
+        if how == "shutdown":
+            rest(http_server, "DELETE", f"api/sessions/{session['id']}")
+        elif how == "restart":
+            assert rest(http_server, "POST", f"api/kernels/{kernel_id}/restart").ok
+        else:
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.time() + 30
+        run = None
+        while time.time() < deadline:
+            run = search(http_server, "life")[0]
+            if run["status"] != "running":
+                break
+            time.sleep(0.5)
+        assert run is not None and run["status"] == "crashed", run
+        assert run["metrics"] == {"x": 1.0}
+    finally:
+        rest(http_server, "DELETE", f"api/sessions/{session['id']}")
+
+
+def search(server, experiment):
+    return requests.post(f"{server.url}/mlp/api/v1/runs/search", timeout=30,
+                         headers={"Authorization": f"token {server.token}"},
+                         json={"experiment": experiment}).json()["runs"]
