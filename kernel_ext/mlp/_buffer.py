@@ -139,6 +139,15 @@ class Flusher:
             self._thread.join(timeout=30)
         self._thread = None
 
+    def hold(self, timeout: float = 30.0) -> bool:
+        """Keep the store untouched by this flusher (until ``release_hold``): a fork must not
+        happen while a background thread is inside the database driver, whose locks the
+        child would inherit held."""
+        return self._send_lock.acquire(timeout=timeout)
+
+    def release_hold(self) -> None:
+        self._send_lock.release()
+
     def flush(self, raise_errors: bool = True) -> None:
         """Send everything buffered now, from the calling thread.
 

@@ -165,9 +165,17 @@ class Client:
 
         try:
             git = capture_git(_script_dir())
-            if git is not None:
-                self.transport.put_capture(run_id, "git", git)
-            self.transport.put_capture(run_id, "environment", capture_environment())
+            env = capture_environment()
+            # Written while holding the flusher's lock, so a fork never finds this thread
+            # inside the database driver.
+            held = self.flusher.hold()
+            try:
+                if git is not None:
+                    self.transport.put_capture(run_id, "git", git)
+                self.transport.put_capture(run_id, "environment", env)
+            finally:
+                if held:
+                    self.flusher.release_hold()
         except Exception as e:
             log.warning("mlp: could not record the environment of run %s: %s", run_id[:8], e)
 
@@ -375,15 +383,32 @@ _client: Client | None = None
 _client_lock = threading.Lock()
 
 
+_held_for_fork = False
+
+
+def _before_fork() -> None:
+    global _held_for_fork
+    _held_for_fork = _client is not None and _client.flusher.hold()
+
+
+def _after_fork_in_parent() -> None:
+    global _held_for_fork
+    if _held_for_fork and _client is not None:
+        _client.flusher.release_hold()
+    _held_for_fork = False
+
+
 def _after_fork_in_child() -> None:
-    global _client_lock
+    global _client_lock, _held_for_fork
     _client_lock = threading.Lock()
+    _held_for_fork = False
     if _client is not None:
-        _client.after_fork()
+        _client.after_fork()  # a new flusher: the held one stays behind, unused
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
 
 
 def get_client() -> Client:

@@ -34,19 +34,24 @@ def execute(connection_file: Path, code: str) -> str:
         kc.stop_channels()
 
 
-def test_a_kernel_started_through_the_server_tracks_into_the_servers_store(http_server):
+def start_kernel(server, path: str) -> tuple[dict, Path]:
+    """A notebook session through the server's REST API: its model and connection file."""
     from jupyter_core.paths import jupyter_runtime_dir
 
-    (Path(http_server.root) / "work").mkdir(exist_ok=True)
-    session = rest(http_server, "POST", "api/sessions", json={
-        "path": "work/demo.ipynb", "name": "demo.ipynb", "type": "notebook",
+    session = rest(server, "POST", "api/sessions", json={
+        "path": path, "name": Path(path).name, "type": "notebook",
         "kernel": {"name": "python3"}}).json()
-    kernel_id = session["kernel"]["id"]
+    conn = Path(jupyter_runtime_dir()) / f"kernel-{session['kernel']['id']}.json"
+    deadline = time.time() + 60
+    while not conn.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    return session, conn
+
+
+def test_a_kernel_started_through_the_server_tracks_into_the_servers_store(http_server):
+    (Path(http_server.root) / "work").mkdir(exist_ok=True)
+    session, conn = start_kernel(http_server, "work/demo.ipynb")
     try:
-        conn = Path(jupyter_runtime_dir()) / f"kernel-{kernel_id}.json"
-        deadline = time.time() + 60
-        while not conn.exists() and time.time() < deadline:
-            time.sleep(0.2)
         out = execute(conn, (
             "import mlp, os\n"
             "with mlp.start_run(experiment='kern', name='k1'):\n"
@@ -70,22 +75,9 @@ def test_a_kernel_started_through_the_server_tracks_into_the_servers_store(http_
 
 
 def test_the_kernel_token_opens_only_the_mlp_api(http_server):
-    from jupyter_core.paths import jupyter_runtime_dir  # noqa: F401 - same env as the server
-
-    info = requests.get(f"{http_server.url}/mlp/api/v1/info", timeout=30,
-                        headers={"Authorization": f"token {http_server.token}"})
-    assert info.ok
     # The kernel token is in the kernels' environment only; read it from one.
-    session = rest(http_server, "POST", "api/sessions", json={
-        "path": "tok.ipynb", "name": "tok.ipynb", "type": "notebook",
-        "kernel": {"name": "python3"}}).json()
+    session, conn = start_kernel(http_server, "tok.ipynb")
     try:
-        from jupyter_core.paths import jupyter_runtime_dir
-
-        conn = Path(jupyter_runtime_dir()) / f"kernel-{session['kernel']['id']}.json"
-        deadline = time.time() + 60
-        while not conn.exists() and time.time() < deadline:
-            time.sleep(0.2)
         token = execute(conn, "import os; print(os.environ['MLP_TOKEN'])").strip()
     finally:
         rest(http_server, "DELETE", f"api/sessions/{session['id']}")
@@ -102,16 +94,8 @@ def test_a_run_whose_kernel_goes_away_is_marked_crashed(http_server, how):
     import os
     import signal
 
-    from jupyter_core.paths import jupyter_runtime_dir
-
-    session = rest(http_server, "POST", "api/sessions", json={
-        "path": f"{how}.ipynb", "name": f"{how}.ipynb", "type": "notebook",
-        "kernel": {"name": "python3"}}).json()
+    session, conn = start_kernel(http_server, f"{how}.ipynb")
     kernel_id = session["kernel"]["id"]
-    conn = Path(jupyter_runtime_dir()) / f"kernel-{kernel_id}.json"
-    deadline = time.time() + 60
-    while not conn.exists() and time.time() < deadline:
-        time.sleep(0.2)
     out = execute(conn, (
         "import os, mlp\n"
         f"run = mlp.start_run(experiment='life', name='{how}')\n"
