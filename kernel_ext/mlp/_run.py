@@ -222,9 +222,10 @@ class Run:
         self._full = None
         return out
 
-    def end(self, status: str = "finished") -> None:
-        """End the run (``finished``, ``failed`` or ``killed``), flushing its metrics first."""
-        self._client.end_run(self, status)
+    def end(self, status: str = "finished", reason: str | None = None) -> None:
+        """End the run (``finished``, ``failed`` or ``killed``, with an optional reason),
+        flushing its metrics first."""
+        self._client.end_run(self, status, reason)
         self._full = None
 
     def __enter__(self) -> Run:
@@ -236,9 +237,9 @@ class Run:
         if exc_type is None or (issubclass(exc_type, SystemExit) and exc.code in (0, None)):
             self.end("finished")
         elif issubclass(exc_type, KeyboardInterrupt):
-            self._client.end_run(self, "killed", "interrupted")
+            self.end("killed", "interrupted")
         else:
-            self._client.end_run(self, "failed", f"{exc_type.__name__}: {exc}")
+            self.end("failed", f"{exc_type.__name__}: {exc}")
 
     # -- display ---------------------------------------------------------------------
 

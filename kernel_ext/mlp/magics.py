@@ -156,7 +156,7 @@ class MLPMagics(Magics):
             status, reason = "killed", "interrupted"
         else:
             status, reason = "failed", f"{type(err).__name__}: {err}"
-        run._client.end_run(run, status, reason)
+        run.end(status, reason)
         print(f"mlp: {run.ref} {status}", file=sys.stderr if err else sys.stdout)
 
     def _log(self, args, cell) -> None:
