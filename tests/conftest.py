@@ -134,7 +134,8 @@ class JupyterServer:
         self.proc, self.url, self.token, self.db_url, self.root = proc, url, token, db_url, root
 
     @classmethod
-    def start(cls, root, db_url: str, extra: tuple[str, ...] = ()) -> JupyterServer:
+    def start(cls, root, db_url: str, extra: tuple[str, ...] = (), port: int = 0,
+              token: str | None = None) -> JupyterServer:
         import socket
         import subprocess
         import sys
@@ -142,10 +143,11 @@ class JupyterServer:
 
         import requests
 
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        token = uuid.uuid4().hex
+        if not port:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+        token = token or uuid.uuid4().hex
         if db_url.startswith("postgresql"):  # the server's own database, migrated here
             _, _, db_url = _pg_database()
         from mlp_server.store import Store

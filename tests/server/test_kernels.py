@@ -127,3 +127,41 @@ def search(server, experiment):
     return requests.post(f"{server.url}/mlp/api/v1/runs/search", timeout=30,
                          headers={"Authorization": f"token {server.token}"},
                          json={"experiment": experiment}).json()["runs"]
+
+
+def test_points_logged_while_the_server_is_down_arrive_when_it_is_back(tmp_path, monkeypatch):
+    import threading
+    from urllib.parse import urlparse
+
+    from conftest import JupyterServer
+
+    import mlp._client
+
+    db = f"sqlite:///{tmp_path / 'down.db'}"
+    server = JupyterServer.start(tmp_path, db)
+    monkeypatch.setenv("MLP_SERVER_URL", server.url)
+    monkeypatch.setenv("MLP_TOKEN", server.token)
+    monkeypatch.setenv("MLP_FLUSH_INTERVAL", "0.2")
+    mlp._client._client = None
+    run = mlp.start_run(experiment="outage", name="r")
+    done = threading.Event()
+
+    def train():  # never blocked by the outage: the buffer holds the points
+        for i in range(3000):
+            mlp.log_metric("loss", i, step=i)
+            time.sleep(0.002)
+        done.set()
+
+    threading.Thread(target=train, daemon=True).start()
+    time.sleep(1.0)
+    server.stop()  # down for a while, mid-loop
+    assert done.wait(60), "the training loop blocked while the server was down"
+    time.sleep(1.0)
+    server = JupyterServer.start(tmp_path, db, port=urlparse(server.url).port, token=server.token)
+    try:
+        mlp.end_run()
+        assert len(run.metric_history("loss")) == 3000
+        assert run.status == "finished"
+    finally:
+        mlp._client.reset()
+        server.stop()
