@@ -329,7 +329,8 @@ def _fill_git(directory: str, status: bytes, out: dict[str, Any]) -> None:
 # --- environment ----------------------------------------------------------------
 
 
-def _user() -> str | None:
+def current_user() -> str | None:
+    """The OS user running this process, or None (a uid without a name)."""
     # Containers often run as a uid with no passwd entry; that is not an error.
     try:
         return getpass.getuser()
@@ -461,7 +462,7 @@ def capture_environment() -> dict[str, Any]:
         "executable": lambda: sys.executable,
         "platform": platform.platform,
         "hostname": socket.gethostname,
-        "user": _user,
+        "user": current_user,
         "pid": os.getpid,
         "cwd": os.getcwd,
         "packages": _packages,

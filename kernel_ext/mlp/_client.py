@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import getpass
 import logging
 import math
 import os
@@ -85,7 +84,7 @@ class Client:
     def start_run(self, experiment: str | None, name: str | None, *, tags: dict | None,
                   params: Mapping[str, Any] | None, parent: Any, nested: bool,
                   capture: bool) -> Run:
-        from ._capture import capture_code
+        from ._capture import capture_code, current_user
         from ._run import Run
 
         parent_id = _run_id_of(parent) if parent is not None else None
@@ -106,7 +105,7 @@ class Client:
         data = self.transport.create_run(
             experiment, name, run_id=uuid.uuid4().hex, parent_id=parent_id, tags=tags,
             params=params, captures={"code": code} if capture else None,
-            user=_user(), host=socket.gethostname(), pid=os.getpid(),
+            user=current_user(), host=socket.gethostname(), pid=os.getpid(),
             pid_started=_process_started(),
             source_type=(code or {}).get("type"),
             source_name=(code or {}).get("path"),
@@ -344,13 +343,6 @@ def _run_id_of(run: Any) -> str:
     if not isinstance(rid, str):
         raise InvalidInput(f"parent must be a Run or a run id, got {run!r}", field="parent")
     return rid
-
-
-def _user() -> str | None:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return None
 
 
 def _process_started() -> float | None:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import numpy as np
 
 from .. import errors
+from .._files import artifact_files
 from .._version import __version__
 from . import wire
 from .base import MetricBatch, Transport
@@ -114,20 +115,7 @@ class HttpTransport(Transport):
 
     def log_artifact(self, run_id: str, local_path: str | Path,
                      artifact_path: str | None = None, contents: bool = False) -> list[dict]:
-        src = Path(local_path)
-        if not src.exists():
-            raise errors.InvalidInput(f"{str(src)!r} does not exist: give the path of a file "
-                                      "or folder", field="local_path")
-        if contents and not src.is_dir():
-            raise errors.InvalidInput(f"{str(src)!r} is not a folder: use log_artifact for one "
-                                      "file", field="local_path")
-        if src.is_file():
-            files = [(src, artifact_path if artifact_path is not None else src.name)]
-        else:
-            base = "" if contents and artifact_path in (None, "", ".") else \
-                (artifact_path if artifact_path is not None else src.name)
-            files = [(f, "/".join(p for p in (base, f.relative_to(src).as_posix()) if p))
-                     for f in sorted(src.rglob("*")) if f.is_file()]
+        files = artifact_files(local_path, artifact_path, contents)
         out: list[dict] = []
         for f, logical in files:
             # The bytes go in the body; the server checks the path before storing anything.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import hmac
 import json
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from mlp._capture import current_user
 from mlp.errors import InvalidInput, MLPError
 
 
@@ -28,13 +28,6 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, default=_plain, allow_nan=True)
 
 
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
-
-
 class MLPHandler(APIHandler):
     """Base of the /mlp/api routes: parse, authorize, call the service off the loop, reply."""
 
@@ -44,7 +37,7 @@ class MLPHandler(APIHandler):
         """Accept the kernel token minted by the extension as well as Jupyter's own auth."""
         if self._kernel_token_ok():
             # The kernels of this server act as the user who runs it.
-            user = User(username=self.settings.get("mlp_kernel_user") or _os_user())
+            user = User(username=current_user() or "unknown")
             self.current_user = self._jupyter_current_user = user
             self._token_authenticated = True
             return None

@@ -13,7 +13,6 @@ import hashlib
 import json
 import math
 import os
-import posixpath
 import re
 import socket
 import time
@@ -38,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
+from mlp._files import artifact_files
 from mlp.errors import Conflict, InvalidInput, NotFound
 
 from ..store import Store, schema
@@ -485,22 +485,8 @@ class TrackingService:
         """Store a file, or every file of a folder, under the run at ``artifact_path``
         (default: its name). ``contents=True`` stores a folder's files at ``artifact_path``
         or at the run's root. All files are recorded in one transaction."""
-        src = Path(local_path)
-        if not src.exists():
-            raise InvalidInput(f"{str(src)!r} does not exist: give the path of a file or folder",
-                               field="local_path")
-        if contents and not src.is_dir():
-            raise InvalidInput(f"{str(src)!r} is not a folder: use log_artifact for one file",
-                               field="local_path")
-        if contents:
-            base = clean_artifact_path(artifact_path) if artifact_path not in (None, "", ".") \
-                else ""
-        else:
-            base = clean_artifact_path(artifact_path if artifact_path is not None else src.name)
-        files = ([(src, base)] if src.is_file() else
-                 [(f, posixpath.join(base, f.relative_to(src).as_posix()))
-                  for f in sorted(src.rglob("*")) if f.is_file()])
-        files = [(f, clean_artifact_path(logical)) for f, logical in files]
+        files = [(f, clean_artifact_path(logical))
+                 for f, logical in artifact_files(local_path, artifact_path, contents)]
         with self.store.read() as conn:
             self._require_run(conn, run_id)
         entries = []
