@@ -125,6 +125,9 @@ class Flusher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
+        #: Called with each batch as it leaves the buffer (before it is sent), from the
+        #: flushing thread: how live views see points. They must be quick and not mutate it.
+        self.taps: list[Callable[[Batch], None]] = []
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -160,6 +163,12 @@ class Flusher:
             if self._pending and not self._try(self._pending, raise_errors):
                 return
             self._pending = self.buffer.take()
+            if self._pending:
+                for tap in list(self.taps):
+                    try:
+                        tap(self._pending)
+                    except Exception as e:  # a broken view must never lose points
+                        log.debug("mlp: a metric tap failed: %s", e)
             if self._pending and self._try(self._pending, raise_errors):
                 self._pending = {}
             if raise_errors and self._refused:

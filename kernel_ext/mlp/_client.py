@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._buffer import Batch, Flusher, MetricBuffer
@@ -204,6 +204,19 @@ class Client:
 
     def flush(self) -> None:
         self.flusher.flush(raise_errors=True)
+
+    def tap(self, fn: Callable[[Batch], None]) -> Callable[[], None]:
+        """Call ``fn`` with every batch of points as it leaves the buffer, from the flushing
+        thread (``{(run_id, key): (steps, times, values)}`` of ``array``s; read only).
+        Returns a function that removes the tap. Live charts use this."""
+        taps = self.flusher.taps
+        taps.append(fn)
+
+        def remove() -> None:
+            if fn in taps:
+                taps.remove(fn)
+
+        return remove
 
     def _send(self, batch: Batch) -> None:
         import numpy as np

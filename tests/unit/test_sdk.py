@@ -431,3 +431,20 @@ def test_environment_is_waited_for_per_run_while_other_runs_start(client):
     t.join()
     assert errors == []
     assert all(r.environment for r in (mlp.get_run(i) for i in mlp.runs("busy")["run_id"]))
+
+
+def test_tap_sees_points_as_they_leave_the_buffer():
+    """Live views get each batch once, before it is sent; removing the tap stops it."""
+    import mlp
+    from mlp._client import get_client
+
+    seen: list[tuple[str, list[int], list[float]]] = []
+    remove = get_client().tap(lambda batch: seen.extend(
+        (k[1], list(s[0]), list(s[2])) for k, s in batch.items()))
+    with mlp.start_run(experiment="tap", capture=False):
+        mlp.log_metric("loss", 0.5, step=3)
+        mlp.flush()
+        remove()
+        mlp.log_metric("loss", 0.25, step=4)
+        mlp.flush()
+    assert seen == [("loss", [3], [0.5])]
