@@ -33,6 +33,7 @@ from ._api import (
 )
 from ._run import Run
 from ._version import __version__
+from .widgets import live_chart, runs_table
 
 __all__ = [
     "Run",
@@ -44,6 +45,7 @@ __all__ = [
     "experiments",
     "flush",
     "get_run",
+    "live_chart",
     "log_artifact",
     "log_artifacts",
     "log_metric",
@@ -52,6 +54,7 @@ __all__ = [
     "log_params",
     "restore_run",
     "runs",
+    "runs_table",
     "set_tag",
     "set_tags",
     "start_run",

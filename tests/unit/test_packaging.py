@@ -26,7 +26,10 @@ def test_wheel_ships_the_sdk_the_server_and_its_migrations(wheel):
     names = set(wheel.namelist())
     for required in ("mlp/__init__.py", "mlp/transport/local.py", "mlp_server/cli.py",
                      "mlp_server/store/migrations/env.py",
-                     "mlp_server/store/migrations/versions/0001_initial.py"):
+                     "mlp_server/store/migrations/versions/0001_initial.py",
+                     "mlp/widgets/chart.py", "mlp/widgets/static/chart.js",
+                     "mlp/widgets/static/chart.css", "mlp/widgets/static/table.js",
+                     "mlp/widgets/static/table.css"):
         assert required in names
     assert not any(n.startswith(("tests/", "bench/", "kernel_ext/", "server/")) for n in names)
 

@@ -167,7 +167,8 @@ def test_a_sigkilled_writer_loses_at_most_one_flush_interval_and_ends_crashed(tm
 def test_import_mlp_loads_no_heavy_package():
     p = subprocess.run([sys.executable, "-c", (
         "import sys, mlp; heavy = ['pandas', 'numpy', 'sqlalchemy', 'duckdb', 'ray', "
-        "'jupyter_server', 'IPython', 'traitlets', 'psutil', 'alembic', 'fsspec']; "
+        "'jupyter_server', 'IPython', 'traitlets', 'psutil', 'alembic', 'fsspec', 'anywidget', "
+        "'ipywidgets']; "
         "print(','.join(m for m in heavy if m in sys.modules))")],
         capture_output=True, text=True, timeout=60, check=True)
     assert p.stdout.strip() == ""

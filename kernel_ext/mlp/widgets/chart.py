@@ -1,0 +1,292 @@
+"""The live metric chart of a run: points reach it while the training loop still runs.
+
+A training loop keeps the kernel's event loop busy, so nothing waits for it:
+
+- the flushing thread hands each batch of points to the chart's *tap*, which only
+  folds them into one bounded ``Downsampler`` per key (a few milliseconds per
+  million points);
+- one daemon thread (shared by every live chart) sends the changed series to the
+  front end every ``PUSH_INTERVAL`` seconds, in the context of the cell that
+  created the chart, so the kernel routes its messages there;
+- when the run has ended, the chart stops listening, and after the cell that ended
+  it, replaces its static HTML (what a saved notebook shows) with the final curve.
+
+Drawing, legend toggles, smoothing, log scale and zoom are the view's (chart.js).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets as t
+
+from .._client import Client, _shell
+from .._run import Run
+from ..errors import InvalidInput
+from . import _static
+from ._downsample import Downsampler
+
+log = logging.getLogger("mlp")
+
+STATIC = Path(__file__).parent / "static"
+#: Seconds between two pushes of a chart's changed series to the front end.
+PUSH_INTERVAL = 0.5
+
+
+class LiveChart(anywidget.AnyWidget):
+    """Metrics of one run, one line per key, downsampled to ``max_points`` per key.
+
+    >>> with mlp.start_run(experiment="demo"):
+    ...     mlp.live_chart()            # shows below the cell, updates as you log
+    ...     for step in range(100_000):
+    ...         mlp.log_metric("loss", 1 / (step + 1))
+    """
+
+    _esm = STATIC / "chart.js"
+    _css = STATIC / "chart.css"
+
+    title = t.Unicode("").tag(sync=True)
+    status = t.Unicode("").tag(sync=True)
+    #: ``{key: {"x": steps, "y": values, "n": points logged}}``, keys sorted.
+    series = t.Dict().tag(sync=True)
+    # View state, set by the view and kept here so a re-rendered view keeps it.
+    hidden = t.List(t.Unicode()).tag(sync=True)
+    smoothing = t.Float(0.0).tag(sync=True)
+    log_y = t.Bool(False).tag(sync=True)
+
+    def __init__(self, run: Run, keys: Iterable[str] | None = None, *,
+                 max_points: int = 2000) -> None:
+        super().__init__(title=run.ref, status=run._data.get("status", ""))
+        self._run = run
+        self._client: Client = run._client
+        self._keys = None if keys is None else set(keys)
+        self._max_points = max_points
+        self._samplers: dict[str, Downsampler] = {}
+        self._lock = threading.Lock()  # samplers and flags: the tap writes from its thread
+        self._push_lock = threading.Lock()  # one push at a time, whichever thread
+        self._dirty = True
+        self._display_id = uuid.uuid4().hex
+        self._displayed = False
+        self._final_shown = False
+        # The creating cell's context: messages sent from the pushing thread carry it.
+        self._context = contextvars.copy_context()
+        self._remove_tap: Callable[[], None] | None = None
+        self._live = run.id in self._client.owned
+        self._load_history()
+        self._push()
+        shell = _shell()
+        if self._live:
+            _pusher.add(self)
+            if shell is not None:
+                shell.events.register("post_run_cell", self._after_cell)
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def run(self) -> Run:
+        return self._run
+
+    @property
+    def live(self) -> bool:
+        """Whether the chart still receives points (its run has not ended)."""
+        return self._live
+
+    def _wants(self, key: str) -> bool:
+        if self._keys is None:
+            return not key.startswith("system/")
+        return key in self._keys
+
+    def _fold(self, key: str, steps: Any, values: Any) -> None:
+        with self._lock:
+            d = self._samplers.get(key)
+            if d is None:
+                d = self._samplers[key] = Downsampler(self._max_points)
+            d.add(steps, values)
+            self._dirty = True
+
+    def _on_batch(self, batch: dict) -> None:
+        """The tap: called by the flushing thread with each batch; folds, nothing more."""
+        rid = self._run.id
+        for (run_id, key), (steps, _times, values) in batch.items():
+            if run_id == rid and len(values) and self._wants(key):
+                self._fold(key, np.frombuffer(steps, np.int64), np.frombuffer(values, np.float64))
+
+    def _load_history(self) -> None:
+        """Fold in what the store holds; a live chart then taps what comes after. The flusher
+        is held meanwhile, so no batch is both tapped and read, nor read too early."""
+        held = False
+        if self._live:
+            self._client.flush()
+            held = self._client.flusher.hold()
+        try:
+            if self._live:
+                self._remove_tap = self._client.tap(self._on_batch)
+            transport = self._client.transport
+            for key in sorted(transport.get_run(self._run.id)["metrics"]):
+                if self._wants(key):
+                    h = transport.metric_history(self._run.id, key)
+                    self._fold(key, h["step"], h["value"])
+        finally:
+            if held:
+                self._client.flusher.release_hold()
+
+    def _state(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for key in sorted(self._samplers):
+            d = self._samplers[key]
+            steps, values = d.series()
+            out[key] = {"x": steps.tolist(), "y": values.tolist(), "n": d.count}
+        return out
+
+    def _push(self) -> None:
+        """Send the series if they changed since the last push."""
+        with self._push_lock:
+            with self._lock:
+                if not self._dirty:
+                    return
+                self._dirty = False
+                state = self._state()
+            self.series = state
+
+    # -- the end of the run ------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Called by the pushing thread every ``PUSH_INTERVAL``."""
+        # A run leaves `owned` after its last points went through the tap: read this first.
+        ended = self._run.id not in self._client.owned
+        self._push()
+        if ended:
+            self._stop()
+
+    def _stop(self) -> None:
+        with self._lock:
+            if not self._live:
+                return
+            self._live = False
+        if self._remove_tap is not None:
+            self._remove_tap()
+        _pusher.discard(self)
+        self.status = self._run._data.get("status", "")
+
+    def _after_cell(self, result: Any = None) -> None:
+        """After each cell: once the run has ended, show the final curve (also in the saved
+        notebook) and stop."""
+        if self._run.id in self._client.owned:
+            return
+        self._stop()
+        self._push()
+        self._unhook()
+        self._show_final()
+
+    def _unhook(self) -> None:
+        shell = _shell()
+        if shell is not None and self._after_cell in shell.events.callbacks["post_run_cell"]:
+            shell.events.unregister("post_run_cell", self._after_cell)
+
+    def _show_final(self) -> None:
+        if self._displayed and not self._final_shown:
+            from IPython.display import update_display
+
+            self._final_shown = True
+            update_display(self._bundle(), raw=True, display_id=self._display_id)
+
+    # -- display -------------------------------------------------------------------------
+
+    def _note(self) -> str:
+        series = self.series
+        n = sum(s["n"] for s in series.values())
+        shown = sum(len(s["x"]) for s in series.values())
+        return f"{self.status} · {n:,} points" + (f", {shown:,} drawn" if shown < n else "")
+
+    def to_html(self) -> str:
+        """The static chart of the current (downsampled) series."""
+        return _static.chart_svg(self.series, self.title, self._note())
+
+    def _bundle(self) -> dict[str, Any]:
+        data, _ = super()._repr_mimebundle_() or ({}, {})
+        data["text/plain"] = f"<LiveChart {self.title} {self._note()}>"
+        data["text/html"] = self.to_html()
+        return data
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict]:
+        return self._bundle(), {}
+
+    def _ipython_display_(self) -> None:
+        """Shown with a display id, so the end of the run can replace the static HTML."""
+        from IPython.display import display
+
+        self._displayed = True
+        display(self._bundle(), raw=True, display_id=self._display_id)
+
+    def close(self) -> None:
+        self._stop()
+        self._unhook()
+        super().close()
+
+
+class _Pusher:
+    """The one daemon thread that pushes changed series to every live chart."""
+
+    def __init__(self) -> None:
+        self._charts: list[LiveChart] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, chart: LiveChart) -> None:
+        with self._lock:
+            self._charts.append(chart)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="mlp-live-charts",
+                                                daemon=True)
+                self._thread.start()
+
+    def discard(self, chart: LiveChart) -> None:
+        with self._lock:
+            if chart in self._charts:
+                self._charts.remove(chart)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(PUSH_INTERVAL)
+            with self._lock:
+                charts = list(self._charts)
+                if not charts:
+                    self._thread = None
+                    return
+            for chart in charts:
+                try:
+                    chart._context.run(chart._tick)
+                except Exception as e:  # one broken chart must not stop the others
+                    log.debug("mlp: live chart update failed: %s", e)
+
+
+_pusher = _Pusher()
+
+
+def live_chart(run: Run | str | None = None, keys: Iterable[str] | None = None, *,
+               max_points: int = 2000) -> LiveChart:
+    """A chart of a run's metrics (default: the active run's), live while the run is.
+
+    ``keys`` picks the metrics (default: all but ``system/*``); each line keeps at most
+    ``max_points`` points (min/max per bucket) however many were logged.
+    """
+    from .._api import active_run, get_run
+
+    if run is None:
+        run = active_run()
+        if run is None:
+            raise InvalidInput("no active run to chart: start one, or pass run= (a Run or a "
+                               "reference such as 'demo/baseline')", field="run")
+    elif not isinstance(run, Run):
+        run = get_run(run)
+    return LiveChart(run, keys, max_points=max_points)
+

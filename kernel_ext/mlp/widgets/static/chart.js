@@ -1,0 +1,292 @@
+// The live metric chart (LiveChart in chart.py): an SVG line chart drawn by hand, so it
+// needs no network. The kernel sends downsampled series; legend toggles, smoothing, the
+// log scale, the hover readout and zoom (drag across the plot, double-click to reset)
+// all happen here, so they work while a training loop keeps the kernel busy.
+
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];  // the same as _static.PALETTE
+const SVG_NS = "http://www.w3.org/2000/svg";
+const HEIGHT = 280;
+const M = { l: 64, r: 16, t: 12, b: 30 };  // plot margins
+
+function html(tag, cls, parent, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  if (parent) parent.appendChild(e);
+  return e;
+}
+
+function svg(tag, attrs, parent) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+
+export function fmt(v) {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2);
+  return String(+v.toPrecision(4));
+}
+
+// About n round numbers between lo and hi.
+export function ticks(lo, hi, n) {
+  const span = hi - lo;
+  if (!(span > 0)) return [lo];
+  const mag = 10 ** Math.floor(Math.log10(span / n));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => span / s <= n) || 10 * mag;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+    out.push(+v.toPrecision(12));
+  }
+  return out;
+}
+
+// Exponential moving average, debiased at the start (as TensorBoard smooths).
+export function smooth(ys, weight) {
+  if (!(weight > 0)) return ys;
+  const out = new Array(ys.length);
+  let acc = 0;
+  for (let i = 0; i < ys.length; i++) {
+    acc = acc * weight + (1 - weight) * ys[i];
+    out[i] = acc / (1 - weight ** (i + 1));
+  }
+  return out;
+}
+
+// Index of the first x >= target in an ascending array.
+function lowerBound(xs, target) {
+  let lo = 0, hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] < target) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+function nearest(xs, target) {
+  const i = lowerBound(xs, target);
+  if (i === 0) return 0;
+  if (i >= xs.length) return xs.length - 1;
+  return target - xs[i - 1] <= xs[i] - target ? i - 1 : i;
+}
+
+function pathOf(xs, ys, from, to, X, Y) {
+  let d = "", pen = false;
+  for (let i = from; i < to; i++) {
+    const y = ys[i];
+    if (!Number.isFinite(y)) { pen = false; continue; }
+    d += `${pen ? "L" : "M"}${X(xs[i]).toFixed(1)},${Y(y).toFixed(1)}`;
+    pen = true;
+  }
+  return d;
+}
+
+let clipIds = 0;
+
+function render({ model, el }) {
+  el.classList.add("jp-mlp-chart");
+  const head = html("div", "jp-mlp-chart-head", el);
+  const title = html("span", "jp-mlp-chart-title", head);
+  const note = html("span", "jp-mlp-chart-note", head);
+  const tools = html("span", "jp-mlp-chart-tools", head);
+  const smoothLabel = html("label", "", tools, "smoothing ");
+  const smoothing = html("input", "", smoothLabel);
+  Object.assign(smoothing, { type: "range", min: 0, max: 0.99, step: 0.01 });
+  const logLabel = html("label", "", tools);
+  const logY = html("input", "", logLabel);
+  logY.type = "checkbox";
+  logLabel.append(" log y");
+  const reset = html("button", "jp-mlp-chart-reset", tools, "reset zoom");
+  const box = html("div", "jp-mlp-chart-plot", el);
+  const plot = svg("svg", { height: HEIGHT }, box);
+  const tip = html("div", "jp-mlp-chart-tip", box);
+  const legend = html("div", "jp-mlp-chart-legend", el);
+  const clipId = `jp-mlp-clip-${++clipIds}-${Math.random().toString(36).slice(2, 8)}`;
+
+  let zoom = null;   // [x0, x1] while zoomed
+  let drag = null;   // pixel x where a drag started
+  let hoverX = null; // pixel x of the pointer
+  let view = null;   // what the last draw computed, for hovering
+  let frame = 0;
+
+  const schedule = () => {
+    if (!frame) frame = requestAnimationFrame(() => { frame = 0; draw(); });
+  };
+  const save = (name, value) => { model.set(name, value); model.save_changes(); };
+
+  smoothing.addEventListener("input", () => save("smoothing", +smoothing.value));
+  logY.addEventListener("change", () => save("log_y", logY.checked));
+  reset.addEventListener("click", () => { zoom = null; schedule(); });
+
+  function draw() {
+    const series = model.get("series") || {};
+    const keys = Object.keys(series).sort();
+    const hidden = new Set(model.get("hidden") || []);
+    const weight = model.get("smoothing") || 0;
+    const log = !!model.get("log_y");
+    smoothing.value = weight;
+    logY.checked = log;
+    reset.style.display = zoom ? "" : "none";
+    title.textContent = model.get("title");
+    let n = 0, shown = 0;
+    for (const k of keys) { n += series[k].n; shown += series[k].x.length; }
+    note.textContent = `${model.get("status")} · ${n.toLocaleString()} points` +
+      (shown < n ? `, ${shown.toLocaleString()} drawn` : "");
+
+    const ty = log ? (y) => (y > 0 ? Math.log10(y) : NaN) : (y) => y;
+    const lines = keys.map((key, i) => {
+      const s = series[key];
+      const shownY = smooth(s.y, weight);
+      return {
+        key, color: PALETTE[i % PALETTE.length], xs: s.x, ys: s.y, shownY,
+        raw: s.y.map(ty), smooth: weight > 0 ? shownY.map(ty) : null, visible: !hidden.has(key),
+      };
+    });
+    const visible = lines.filter((l) => l.visible && l.xs.length);
+    drawLegend(lines, hidden);
+
+    const width = Math.max(320, box.clientWidth || 640);
+    const pw = width - M.l - M.r, ph = HEIGHT - M.t - M.b;
+    plot.setAttribute("width", width);
+    plot.setAttribute("viewBox", `0 0 ${width} ${HEIGHT}`);
+    plot.replaceChildren();
+    view = null;
+    if (!visible.length) {
+      svg("text", { x: width / 2, y: HEIGHT / 2, "text-anchor": "middle", class: "jp-mlp-chart-empty" },
+        plot).textContent = keys.length ? "every line is hidden" : "no points yet";
+      return;
+    }
+    let [x0, x1] = zoom || [Math.min(...visible.map((l) => l.xs[0])),
+      Math.max(...visible.map((l) => l.xs[l.xs.length - 1]))];
+    if (x1 <= x0) { x0 -= 1; x1 += 1; }
+    let y0 = Infinity, y1 = -Infinity;
+    for (const l of visible) {
+      const from = lowerBound(l.xs, x0), to = lowerBound(l.xs, x1 + 1e-9);
+      for (const arr of [l.raw, l.smooth]) {
+        if (!arr) continue;
+        for (let i = from; i < to; i++) {
+          const y = arr[i];
+          if (Number.isFinite(y)) { if (y < y0) y0 = y; if (y > y1) y1 = y; }
+        }
+      }
+    }
+    if (!Number.isFinite(y0)) { y0 = 0; y1 = 1; }
+    if (y1 <= y0) { const pad = Math.abs(y0) * 0.05 || 1; y0 -= pad; y1 += pad; }
+    const padY = (y1 - y0) * 0.04;
+    y0 -= padY; y1 += padY;
+    const X = (x) => M.l + ((x - x0) / (x1 - x0)) * pw;
+    const Y = (y) => M.t + (1 - (y - y0) / (y1 - y0)) * ph;
+
+    const axes = svg("g", { class: "jp-mlp-chart-axes" }, plot);
+    for (const v of ticks(x0, x1, Math.max(2, Math.floor(pw / 90)))) {
+      svg("line", { x1: X(v), x2: X(v), y1: M.t, y2: M.t + ph }, axes);
+      svg("text", { x: X(v), y: HEIGHT - 10, "text-anchor": "middle" }, axes).textContent = fmt(v);
+    }
+    for (const v of ticks(y0, y1, 5)) {
+      svg("line", { x1: M.l, x2: M.l + pw, y1: Y(v), y2: Y(v) }, axes);
+      svg("text", { x: M.l - 6, y: Y(v) + 4, "text-anchor": "end" }, axes).textContent =
+        fmt(log ? 10 ** v : v);
+    }
+    svg("rect", { x: M.l, y: M.t, width: pw, height: ph, class: "jp-mlp-chart-frame" }, axes);
+    const clip = svg("clipPath", { id: clipId }, svg("defs", {}, plot));
+    svg("rect", { x: M.l, y: M.t, width: pw, height: ph }, clip);
+    const g = svg("g", { "clip-path": `url(#${clipId})` }, plot);
+    for (const l of visible) {
+      // One point beyond each edge, so lines reach the frame when zoomed.
+      const from = Math.max(0, lowerBound(l.xs, x0) - 1);
+      const to = Math.min(l.xs.length, lowerBound(l.xs, x1) + 1);
+      svg("path", { d: pathOf(l.xs, l.raw, from, to, X, Y), stroke: l.color,
+        class: l.smooth ? "jp-mlp-chart-raw" : "jp-mlp-chart-line" }, g);
+      if (l.smooth) {
+        svg("path", { d: pathOf(l.xs, l.smooth, from, to, X, Y), stroke: l.color,
+          class: "jp-mlp-chart-line" }, g);
+      }
+    }
+    const selection = svg("rect", { y: M.t, height: ph, class: "jp-mlp-chart-selection",
+      width: 0 }, plot);
+    const marks = svg("g", {}, plot);
+    view = { x0, x1, pw, X, Y, ty, visible, selection, marks };
+    drawHover();
+  }
+
+  function drawLegend(lines, hidden) {
+    legend.replaceChildren();
+    for (const l of lines) {
+      const item = html("span", "jp-mlp-chart-key" + (l.visible ? "" : " jp-mlp-off"), legend);
+      html("span", "jp-mlp-chart-swatch", item).style.background = l.color;
+      html("span", "", item, l.key);
+      if (l.ys.length) html("span", "jp-mlp-chart-last", item, fmt(l.ys[l.ys.length - 1]));
+      item.title = "click to show or hide";
+      item.addEventListener("click", () => {
+        const next = new Set(hidden);
+        if (next.has(l.key)) next.delete(l.key); else next.add(l.key);
+        save("hidden", [...next]);
+      });
+    }
+  }
+
+  function drawHover() {
+    tip.style.display = "none";
+    if (!view) return;
+    view.marks.replaceChildren();
+    const { x0, x1, pw, X, Y, ty, visible } = view;
+    if (drag !== null && hoverX !== null) {
+      view.selection.setAttribute("x", Math.min(drag, hoverX));
+      view.selection.setAttribute("width", Math.abs(hoverX - drag));
+    }
+    if (hoverX === null || hoverX < M.l || hoverX > M.l + pw) return;
+    const x = x0 + ((hoverX - M.l) / pw) * (x1 - x0);
+    const rows = [];
+    for (const l of visible) {
+      const i = nearest(l.xs, x);
+      const y = ty(l.shownY[i]);
+      if (Number.isFinite(y)) {
+        svg("circle", { cx: X(l.xs[i]), cy: Y(y), r: 3, fill: l.color }, view.marks);
+      }
+      rows.push([l, l.xs[i], l.shownY[i]]);
+    }
+    svg("line", { x1: hoverX, x2: hoverX, y1: M.t, y2: HEIGHT - M.b, class: "jp-mlp-chart-cursor" },
+      view.marks);
+    tip.replaceChildren();
+    for (const [l, step, value] of rows) {
+      const row = html("div", "", tip);
+      html("span", "jp-mlp-chart-swatch", row).style.background = l.color;
+      row.append(`${l.key} ${fmt(value)} @ ${step}`);
+    }
+    tip.style.display = "block";
+    tip.style.left = `${Math.min(hoverX + 12, Math.max(0, box.clientWidth - tip.offsetWidth))}px`;
+  }
+
+  const pointer = (ev) => ev.clientX - plot.getBoundingClientRect().left;
+  plot.addEventListener("mousemove", (ev) => { hoverX = pointer(ev); drawHover(); });
+  plot.addEventListener("mouseleave", () => { hoverX = null; drag = null; drawHover(); });
+  plot.addEventListener("mousedown", (ev) => { drag = pointer(ev); ev.preventDefault(); });
+  plot.addEventListener("mouseup", (ev) => {
+    const end = pointer(ev);
+    if (drag !== null && view && Math.abs(end - drag) > 4) {
+      const { x0, x1, pw } = view;
+      const at = (px) => x0 + ((Math.min(Math.max(px, M.l), M.l + pw) - M.l) / pw) * (x1 - x0);
+      zoom = [at(Math.min(drag, end)), at(Math.max(drag, end))];
+      schedule();
+    }
+    drag = null;
+  });
+  plot.addEventListener("dblclick", () => { zoom = null; schedule(); });
+
+  const events = ["change:series", "change:hidden", "change:smoothing", "change:log_y",
+    "change:status", "change:title"];
+  for (const e of events) model.on(e, schedule);
+  const resize = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(schedule);
+  if (resize) resize.observe(box);
+  draw();
+  return () => {
+    for (const e of events) model.off(e, schedule);
+    if (resize) resize.disconnect();
+    if (frame) cancelAnimationFrame(frame);
+  };
+}
+
+export default { render };

@@ -1,0 +1,214 @@
+"""Widgets: the bounded downsampler, the live chart fed by a real run, the runs table paging
+through the store, and their static HTML fallbacks."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import mlp
+
+pytest.importorskip("anywidget")
+
+from mlp.widgets import chart as chart_module  # noqa: E402
+from mlp.widgets._downsample import Downsampler  # noqa: E402
+
+
+def _wait_for(predicate, timeout: float) -> float:
+    """Seconds until ``predicate()`` held; fails after ``timeout``."""
+    t0 = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - t0 < timeout, f"not within {timeout} s"
+        time.sleep(0.02)
+    return time.monotonic() - t0
+
+
+# -- the downsampler ---------------------------------------------------------------------
+
+
+def test_downsampler_keeps_first_last_and_extremes_of_a_million_points_in_bounds():
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    steps = np.arange(n, dtype=np.int64)
+    values = np.cumsum(rng.normal(size=n))
+    values[123_457], values[876_543] = 1e6, -1e6
+    d = Downsampler(max_points=1000)
+    for i in range(0, n, 65_536):  # in flush-sized batches
+        d.add(steps[i:i + 65_536], values[i:i + 65_536])
+    xs, ys = d.series()
+    assert len(xs) <= 1000 and d.count == n
+    assert (xs[0], ys[0]) == (0, values[0]) and (xs[-1], ys[-1]) == (n - 1, values[-1])
+    assert 123_457 in xs and 876_543 in xs and ys.max() == 1e6 and ys.min() == -1e6
+    assert np.all(np.diff(xs) >= 0)
+    assert np.array_equal(values[xs], ys)  # every kept point is a logged one
+
+
+def test_downsampler_result_does_not_depend_on_order_or_repeats():
+    rng = np.random.default_rng(1)
+    steps = rng.permutation(50_000)
+    values = rng.normal(size=50_000)
+    a, b = Downsampler(400), Downsampler(400)
+    a.add(np.sort(steps), values[np.argsort(steps)])
+    for part in np.array_split(np.arange(50_000), 7):
+        b.add(steps[part], values[part])
+    b.add(steps[:1000], values[:1000])  # a history read racing the live points
+    for x, y in zip(a.series(), b.series(), strict=True):
+        assert np.array_equal(x, y)
+
+
+def test_downsampler_counts_nonfinite_values_without_drawing_them_and_takes_any_step():
+    d = Downsampler(100)
+    d.add([0, 1, 2, 3], [1.0, np.nan, np.inf, 2.0])
+    d.add([-(2**63), 2**63 - 1], [5.0, 6.0])  # the whole int64 range
+    xs, ys = d.series()
+    assert d.count == 6 and d.nonfinite == 2
+    assert list(xs[[0, -1]]) == [-(2**63), 2**63 - 1] and np.isfinite(ys).all()
+    assert len(xs) <= 100
+
+
+# -- the live chart ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def fast(monkeypatch):
+    monkeypatch.setattr(chart_module, "PUSH_INTERVAL", 0.1)
+
+
+def test_live_chart_shows_points_of_the_running_loop_within_two_seconds(client):
+    with mlp.start_run(experiment="live", name="a", capture=False):
+        chart = mlp.live_chart(max_points=200)
+        assert chart.live and chart.series == {}
+        t0 = time.monotonic()
+        for step in range(5000):
+            mlp.log_metric("loss", 1 / (step + 1), step=step)
+            mlp.log_metric("system/cpu_percent", 3.0)  # hidden unless asked for
+        # The flusher sends every MLP_FLUSH_INTERVAL (1 s) and the chart pushes every 0.5 s,
+        # while this thread stays busy, as a training loop would keep the kernel.
+        _wait_for(lambda: chart.series.get("loss", {}).get("n") == 5000, 2.0 - (
+            time.monotonic() - t0))
+        loss = chart.series["loss"]
+        assert len(loss["x"]) <= 200 and loss["x"][0] == 0 and loss["x"][-1] == 4999
+        assert set(chart.series) == {"loss"}
+        html = chart._repr_mimebundle_()[0]["text/html"]
+        assert "<svg" in html and "<polyline" in html and "5,000 points" in html
+
+
+def test_live_chart_stops_when_the_run_ends_and_keeps_the_final_curve(client, fast):
+    with mlp.start_run(experiment="live", name="b", capture=False) as run:
+        for step in range(100):  # before the chart: read from the store
+            run.log_metric("acc", step / 100, step=step)
+        chart = mlp.live_chart(keys=["acc"])
+        assert chart.series["acc"]["n"] == 100
+        for step in range(100, 300):  # after it: through the tap
+            run.log_metric("acc", step / 300, step=step)
+    _wait_for(lambda: not chart.live, 2.0)
+    assert chart.status == "finished" and chart.run.id == run.id
+    assert chart.series["acc"]["n"] == 300  # every point exactly once
+    assert chart.series["acc"]["x"][-1] == 299
+    assert client.flusher.taps == []
+    assert chart not in chart_module._pusher._charts
+
+
+def test_live_chart_of_an_ended_run_shows_its_history(client):
+    with mlp.start_run(experiment="live", name="done", capture=False):
+        mlp.log_metrics({"loss": 0.5, "acc": 0.7}, step=1)
+    chart = mlp.live_chart("live/done")
+    assert not chart.live and chart.status == "finished"
+    assert chart.series == {"acc": {"x": [1], "y": [0.7], "n": 1},
+                            "loss": {"x": [1], "y": [0.5], "n": 1}}
+    assert client.flusher.taps == []
+
+
+def test_live_chart_without_a_run_says_what_to_do(client):
+    with pytest.raises(mlp.errors.InvalidInput, match="no active run to chart"):
+        mlp.live_chart()
+
+
+def test_chart_fallback_is_a_static_svg_of_the_series(client):
+    with mlp.start_run(experiment="live", name="svg", capture=False):
+        for step in range(10):
+            mlp.log_metrics({"loss": 1 / (step + 1), "acc": step / 10}, step=step)
+    bundle = mlp.live_chart("live/svg")._repr_mimebundle_()[0]
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    html = bundle["text/html"]
+    assert html.count("<polyline") == 2 and "acc" in html and "loss" in html
+    assert "last 0.1 at step 9" in html and "live/svg" in html
+
+
+# -- the runs table ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def twelve_runs(client):
+    for i in range(12):
+        with mlp.start_run(experiment="tbl", name=f"r{i:02d}", params={"depth": i % 3},
+                           capture=False):
+            mlp.log_metric("loss", (i * 7) % 12 / 10)
+
+
+def _names(table) -> list[str]:
+    return [r["cells"]["name"] for r in table.rows]
+
+
+def test_runs_table_pages_forward_and_back_with_the_store_cursor(twelve_runs):
+    table = mlp.runs_table("tbl", order_by="name", page_size=5)
+    assert _names(table) == ["r00", "r01", "r02", "r03", "r04"] and table.page == 1
+    assert table.has_next
+    table.next_page()
+    assert _names(table) == ["r05", "r06", "r07", "r08", "r09"] and table.page == 2
+    table.next_page()
+    assert _names(table) == ["r10", "r11"] and not table.has_next
+    table.next_page()  # nothing beyond the last page
+    assert table.page == 3
+    table.previous_page()
+    assert _names(table) == ["r05", "r06", "r07", "r08", "r09"]
+    table.previous_page()
+    table.previous_page()
+    assert table.page == 1 and _names(table)[0] == "r00"
+    assert "runs 1–5" in table.caption
+
+
+def test_runs_table_sorts_by_a_clicked_column_through_the_store(twelve_runs):
+    table = mlp.runs_table("tbl", page_size=5)
+    fields = [c["field"] for c in table.columns]
+    assert fields == ["name", "experiment", "status", "user", "start_time", "duration",
+                      "params.depth", "metrics.loss"]
+    table._on_msg(table, {"type": "sort", "field": "metrics.loss"}, [])
+    assert table.order_by == "metrics.loss"
+    assert [r["cells"]["metrics.loss"] for r in table.rows] == ["0", "0.1", "0.2", "0.3", "0.4"]
+    table.next_page()
+    table._on_msg(table, {"type": "sort", "field": "metrics.loss"}, [])  # again: descending
+    assert table.order_by == "-metrics.loss" and table.page == 1
+    assert table.rows[0]["cells"]["metrics.loss"] == "1.1"
+
+
+def test_runs_table_filters_and_shows_a_bad_query_with_its_position(twelve_runs):
+    table = mlp.runs_table("tbl", order_by="name", page_size=5)
+    table._on_msg(table, {"type": "filter", "where": "params.depth = 2"}, [])
+    assert _names(table) == ["r02", "r05", "r08", "r11"] and table.error == {}
+    table.filter("params.depth = and name = 'x'")
+    err = table.error
+    assert err["position"] == 15 and err["query"] == "params.depth = and name = 'x'"
+    assert "expected a value" in err["message"] and table.rows == []
+    html = table._repr_mimebundle_()[0]["text/html"]
+    assert "expected a value" in html and "^" in html and "Traceback" not in html
+    table.filter("")
+    assert table.error == {} and len(table.rows) == 5
+
+
+def test_runs_table_fallback_is_the_current_page_as_html(twelve_runs):
+    table = mlp.runs_table(["tbl"], where="metrics.loss >= 1", order_by=["-name"])
+    bundle = table._repr_mimebundle_()[0]
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    html = bundle["text/html"]
+    assert html.count("<tr>") == 1 + 2  # the header, r05 (1.1) and r10 (1.0)
+    assert html.index("r10") < html.index("r05")
+    assert "where metrics.loss &gt;= 1" in html and "<th style='text-align:left'>loss</th>" in html
+
+
+def test_widgets_are_only_offered_inside_a_kernel():
+    from mlp import widgets
+
+    assert widgets.available() is False  # pytest is no Jupyter kernel
