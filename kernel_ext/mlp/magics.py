@@ -20,7 +20,7 @@ from typing import Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
-from . import _api
+from . import _api, widgets
 from .errors import InvalidInput, MLPError
 
 
@@ -78,7 +78,10 @@ def _parser() -> _Parser:
     runs.add_argument("--experiment", "-e", action="append", help="(repeatable)")
     runs.add_argument("--where", "-w", help="a query, e.g. \"metrics.loss < 0.1\"")
     runs.add_argument("--order-by", "-o", action="append", help="field, -field for descending")
-    runs.add_argument("--limit", "-n", type=int, default=50, help="rows to show (default 50)")
+    runs.add_argument("--limit", "-n", type=int, default=50,
+                      help="rows to show (default 50; in a kernel, rows per page of the table)")
+    runs.add_argument("--frame", action="store_true",
+                      help="return the DataFrame, not the interactive table")
 
     show = sub.add_parser("show", help="show a run: id, prefix, experiment/name or @latest")
     show.add_argument("run", help="run reference")
@@ -90,6 +93,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", "-n", help="run name (default: run-N)")
     p.add_argument("--tags", "-t", nargs="*", default=[], metavar="KEY=VALUE")
     p.add_argument("--nested", action="store_true", help="start as a child of the active run")
+    p.add_argument("--no-chart", dest="chart", action="store_false",
+                   help="do not show the live metric chart under the cell")
 
 
 @magics_class
@@ -133,6 +138,8 @@ class MLPMagics(Magics):
             run = _api.start_run(args.experiment, args.name, nested=args.nested,
                                  tags=_key_values(args.tags, "tag"))
             print(f"mlp: started {run.ref}; end it with %mlp run end")
+            if args.chart:
+                _show_chart(run)
             return None
         if args.action == "end":
             active = _api.active_run()
@@ -147,6 +154,8 @@ class MLPMagics(Magics):
     def _track(self, args, cell) -> None:
         run = _api.start_run(args.experiment, args.name, nested=args.nested,
                              tags=_key_values(args.tags, "tag"))
+        if args.chart:
+            _show_chart(run)
         assert self.shell is not None
         result = self.shell.run_cell(cell, store_history=False)
         err = result.error_in_exec or result.error_before_exec
@@ -167,10 +176,24 @@ class MLPMagics(Magics):
             _api.log_params(pairs)
 
     def _runs(self, args, cell) -> Any:
+        if not args.frame and widgets.available():
+            return widgets.runs_table(args.experiment, args.where, args.order_by,
+                                      page_size=args.limit)
         return _api.runs(args.experiment, args.where, args.order_by, args.limit)
 
     def _show(self, args, cell) -> None:
         display(_api.get_run(args.run))
+
+
+def _show_chart(run: Any) -> None:
+    """The run's live chart under the cell, in a kernel that can show widgets. It updates
+    while the cell runs and shows the final curve once the run has ended."""
+    if not widgets.available():
+        return
+    try:
+        display(widgets.live_chart(run))
+    except Exception as e:  # a chart must never keep a run from running
+        print(f"mlp: no live chart ({type(e).__name__}: {e})", file=sys.stderr)
 
 
 def load_ipython_extension(ipython) -> None:

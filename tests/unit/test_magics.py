@@ -90,3 +90,69 @@ def test_help_lists_commands_and_each_command_has_its_own(ip, capsys):
         assert cmd in out
     ip.run_line_magic("mlp", "runs --help")
     assert "--where" in capsys.readouterr().out
+
+
+# -- widgets (as in a kernel that can show them) --------------------------------------------
+
+
+@pytest.fixture
+def shown(ip, monkeypatch):
+    """Widgets on, as in a Jupyter kernel; returns what the cells display."""
+    pytest.importorskip("anywidget")
+    from IPython.core.displaypub import CapturingDisplayPublisher
+
+    from mlp import widgets
+
+    monkeypatch.setattr(widgets, "available", lambda: True)
+    pub = CapturingDisplayPublisher()
+    monkeypatch.setattr(ip, "display_pub", pub)
+    return pub.outputs
+
+
+def _chart_outputs(outputs):
+    """(first display, final update) of the live chart, which share a display id."""
+    first, final = outputs
+    assert first["transient"]["display_id"] == final["transient"]["display_id"]
+    assert not first["update"] and final["update"]
+    assert "application/vnd.jupyter.widget-view+json" in final["data"]
+    return first["data"], final["data"]
+
+
+def test_track_shows_a_live_chart_that_ends_with_the_final_curve(ip, shown):
+    ip.run_cell("%%mlp track -e demo -n charted\n"
+                "import mlp\n"
+                "for step in range(500):\n"
+                "    mlp.log_metric('loss', 1 / (step + 1), step=step)\n")
+    first, final = _chart_outputs(shown)
+    assert "no points yet" in first["text/html"]
+    assert "<polyline" in final["text/html"] and "500 points" in final["text/html"]
+    assert "finished" in final["text/plain"]
+
+
+def test_run_start_shows_a_chart_that_follows_the_run_across_cells(ip, shown, capsys):
+    ip.run_cell("%mlp run start -e spans -n charted")
+    ip.run_cell("import mlp\nfor s in range(50):\n    mlp.log_metric('acc', s / 50, step=s)")
+    assert len(shown) == 1  # updated only once the run has ended
+    ip.run_cell("%mlp run end")
+    _, final = _chart_outputs(shown)
+    assert "50 points" in final["text/html"] and "finished" in final["text/plain"]
+
+
+def test_no_chart_shows_none(ip, shown):
+    ip.run_cell("%%mlp track --no-chart\nimport mlp\nmlp.log_metric('loss', 1.0)\n")
+    ip.run_cell("%mlp run start --no-chart")
+    ip.run_cell("%mlp run end")
+    assert shown == [] and mlp.get_run("@latest").status == "finished"
+
+
+def test_runs_shows_the_table_in_a_kernel_and_the_frame_when_asked(ip, shown):
+    from mlp.widgets.table import RunsTable
+
+    for name in ("a", "b", "c"):
+        with mlp.start_run(experiment="q", name=name, capture=False):
+            mlp.log_metric("loss", 0.1)
+    table = ip.run_line_magic("mlp", "runs -e q --order-by name --limit 2")
+    assert isinstance(table, RunsTable)
+    assert [r["cells"]["name"] for r in table.rows] == ["a", "b"] and table.has_next
+    df = ip.run_line_magic("mlp", "runs -e q --frame")
+    assert sorted(df["name"]) == ["a", "b", "c"]
