@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from . import _client
 from ._client import get_client
 from ._run import Run
-from .errors import InvalidInput
+from .errors import InvalidInput, MLPError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -242,6 +242,18 @@ def _maybe_numeric(s: pd.Series) -> pd.Series:
 
 def status() -> dict:
     """Where runs go: transport, store, versions. ``%mlp status`` shows the same."""
-    info = dict(get_client().transport.info())
+    client = get_client()
+    transport = client.transport
+    try:
+        info = dict(transport.info())
+    except MLPError:
+        raise
+    except Exception as e:  # the server is away: say so, and what waits for it
+        info = {"transport": transport.kind, "store": transport.destination(),
+                "error": f"unreachable: {e}"}
+    spool = client.flusher.spool
+    if spool is not None:
+        info["spooled"] = (f"{spool.points} points, {len(spool.files())} file(s) in {spool.dir}"
+                           if spool.files() else "nothing")
     info["checked_at"] = time.time()
     return info

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from array import array
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .errors import MLPError
+
+if TYPE_CHECKING:
+    from ._spool import Spool
 
 log = logging.getLogger("mlp")
 
@@ -102,7 +107,9 @@ class Flusher:
     """Sends buffered points through ``send`` from one daemon thread.
 
     A batch that fails for a reason that may pass (the store is busy or
-    unreachable) is kept and retried before anything newer is sent. A batch
+    unreachable) is kept and retried before anything newer is sent; when that
+    lasts (``spool_after``) it goes to the on-disk spool with everything newer,
+    and the spool is replayed, oldest first, once the store answers. A batch
     the store refuses (an ``MLPError``, e.g. its run was deleted) is split so
     that only the refused series are given up; the refusal is raised by the
     next ``flush()`` a user calls, and logged.
@@ -114,6 +121,7 @@ class Flusher:
         send: Callable[[Batch], None],
         interval: float,
         periodic: Callable[[], None] | None = None,
+        spool_after: float = 5.0,
     ) -> None:
         self.buffer = buffer
         self.send = send
@@ -124,10 +132,16 @@ class Flusher:
         self._refused: list[MLPError] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._failing = False
+        self._failing_since: float | None = None
         #: Called with each batch as it leaves the buffer (before it is sent), from the
         #: flushing thread: how live views see points. They must be quick and not mutate it.
         self.taps: list[Callable[[Batch], None]] = []
+        #: Where points go while the store is away (set once the destination is known).
+        self.spool: Spool | None = None
+        #: Seconds of failing before points go to the spool (sooner when the buffer is half
+        #: full), and what replays an operation (a run's end) found in the spool.
+        self.spool_after = spool_after
+        self.apply_op: Callable[[dict], None] | None = None
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -152,28 +166,71 @@ class Flusher:
         self._send_lock.release()
 
     def flush(self, raise_errors: bool = True) -> None:
-        """Send everything buffered now, from the calling thread.
+        """Send everything buffered (and spooled) now, from the calling thread.
 
         With ``raise_errors``, a store that is unavailable raises (the points
-        stay buffered) and points the store refused raise their ``MLPError``.
+        stay buffered or spooled) and points the store refused raise their
+        ``MLPError``.
         """
         with self._send_lock:
-            # What failed before goes first, and nothing newer is taken while it still fails,
-            # so the buffer's bound holds while the store is away.
-            if self._pending and not self._try(self._pending, raise_errors):
-                return
-            self._pending = self.buffer.take()
-            if self._pending:
-                for tap in list(self.taps):
-                    try:
-                        tap(self._pending)
-                    except Exception as e:  # a broken view must never lose points
-                        log.debug("mlp: a metric tap failed: %s", e)
-            if self._pending and self._try(self._pending, raise_errors):
-                self._pending = {}
-            if raise_errors and self._refused:
-                first, self._refused = self._refused[0], []
-                raise first
+            try:
+                self._flush(raise_errors)
+            finally:
+                if self._failing_since is not None:
+                    self._spool_if_due(force=False)
+            if raise_errors:
+                self.raise_refused()
+
+    def raise_refused(self) -> None:
+        if self._refused:
+            first, self._refused = self._refused[0], []
+            raise first
+
+    def settle(self) -> bool:
+        """Flush; when the store is away, put everything on disk instead. True when every
+        point reached the store (refusals are kept for ``raise_refused``)."""
+        with self._send_lock:
+            self._flush(raise_errors=False)
+            # A backlog bigger than one replay's budget: keep going while the store answers.
+            while self._failing_since is None and (self._pending or self.spooled):
+                self._flush(raise_errors=False)
+            if self._failing_since is None:
+                return True
+            return self._spool_if_due(force=True)
+
+    @property
+    def spooled(self) -> bool:
+        """Whether points or operations wait on disk for the store."""
+        return self.spool is not None and bool(self.spool)
+
+    def spool_op(self, op: dict) -> bool:
+        """Keep an operation (a run's end) on disk, after the points spooled before it."""
+        if self.spool is None:
+            return False
+        with self._send_lock:
+            self.spool.write_op(op)
+        return True
+
+    def _flush(self, raise_errors: bool) -> None:
+        # What failed before goes first, and nothing newer is taken while it still fails,
+        # so the buffer's bound holds while the store is away.
+        if self._pending and not self._try(self._pending, raise_errors):
+            return
+        if self.spool is not None and self.spool and not self._replay(raise_errors):
+            return
+        self._pending = self._take()
+        if self._pending and self._try(self._pending, raise_errors):
+            self._pending = {}
+
+    def _take(self) -> Batch:
+        batch = self.buffer.take()
+        if batch:
+            for tap in list(self.taps):
+                try:
+                    tap(batch)
+                except Exception as e:  # a broken view must never lose points
+                    log.debug("mlp: a metric tap failed: %s", e)
+        return batch
 
     def _try(self, batch: Batch, raise_errors: bool) -> bool:
         """Store ``batch``; False when (what is left of) it must be retried later."""
@@ -186,22 +243,84 @@ class Flusher:
                 return self._failed(e, raise_errors)
         except Exception as e:
             return self._failed(e, raise_errors)
-        if self._failing:
-            log.warning("mlp: metrics are being stored again")
-            self._failing = False
+        self._recovered()
         self.buffer.release(points_in(batch))
         return True
 
+    def _replay(self, raise_errors: bool) -> bool:
+        """Store what waits in the spool, oldest first."""
+        assert self.spool is not None
+        try:
+            # While the backlog goes out, new points join its end instead of filling the
+            # buffer, and each call is bounded so heartbeats still go out in between.
+            done = self.spool.replay(self._send_replayed, self._apply_replayed,
+                                     between=self._spool_overflow,
+                                     budget=max(2.0, 5 * self.interval))
+        except Exception as e:
+            return self._failed(e, raise_errors)
+        self._recovered()
+        return done
+
+    def _spool_overflow(self) -> None:
+        assert self.spool is not None
+        if len(self.buffer) >= self.buffer.half:
+            batch = self._take()
+            if batch:
+                self.spool.write_batch(batch)
+                self.buffer.release(points_in(batch))
+
+    def _send_replayed(self, batch: Batch) -> None:
+        try:
+            self.send(batch)
+        except MLPError:
+            self._send_each(batch, counted=False)
+
+    def _apply_replayed(self, op: dict) -> None:
+        if self.apply_op is None:
+            return
+        try:
+            self.apply_op(op)
+        except MLPError as e:  # refused for good (e.g. the run was deleted): give it up
+            log.warning("mlp: a spooled %s was refused: %s", op.get("op"), e)
+
+    def _recovered(self) -> None:
+        if self._failing_since is not None:
+            log.warning("mlp: metrics are being stored again")
+            self._failing_since = None
+
     def _failed(self, e: Exception, raise_errors: bool) -> bool:
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+            where = (f"then kept on disk in {self.spool.dir}" if self.spool is not None
+                     else "buffered")
+            log.warning("mlp: could not store metrics (%s); they are retried every %.3g s, "
+                        "%s until the store is back", e, self.interval, where)
         if raise_errors:
             raise e
-        if not self._failing:
-            log.warning("mlp: could not store metrics yet (%s); they stay buffered and "
-                        "are retried every %.3g s", e, self.interval)
-        self._failing = True
         return False
 
-    def _send_each(self, batch: Batch) -> None:
+    def _spool_if_due(self, force: bool) -> bool:
+        """While the store fails: after ``spool_after`` seconds, or when the buffer is half
+        full, move what waits (the failed batch, then everything newer) to disk and free the
+        buffer, so the loop never waits on an outage. True when nothing is left in memory."""
+        if self.spool is None or self._failing_since is None:
+            return False
+        due = force or (time.monotonic() - self._failing_since >= self.spool_after
+                        or len(self.buffer) >= self.buffer.half)
+        if not due:
+            return False
+        try:
+            for batch in (self._pending, self._take()):
+                if batch:
+                    self.spool.write_batch(batch)
+                    self.buffer.release(points_in(batch))
+            self._pending = {}
+        except OSError as e:  # a full or read-only disk: the points stay in memory
+            log.warning("mlp: could not keep metrics on disk in %s: %s", self.spool.dir, e)
+            return False
+        return True
+
+    def _send_each(self, batch: Batch, counted: bool = True) -> None:
         """One series at a time, giving up only the refused ones. Stored series leave
         ``batch`` as they go, so a retry after a failure never stores them twice."""
         for k in list(batch):
@@ -212,7 +331,8 @@ class Flusher:
                 log.warning("mlp: %d points of metric %r were refused: %s", len(s[2]), k[1], e)
                 self._refused.append(e)
             del batch[k]
-            self.buffer.release(len(s[2]))
+            if counted:
+                self.buffer.release(len(s[2]))
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._buffer import Batch, Flusher, MetricBuffer
-from .errors import InvalidInput
+from .errors import InvalidInput, MLPError
 
 if TYPE_CHECKING:
     from ._run import Run
@@ -54,6 +54,7 @@ class Client:
         self.flush_interval = _env_float("MLP_FLUSH_INTERVAL", 1.0, minimum=0.001)
         self.heartbeat_interval = _env_float("MLP_HEARTBEAT_INTERVAL", 10.0, minimum=0.001)
         self.system_interval = _env_float("MLP_SYSTEM_METRICS_INTERVAL", 10.0)
+        self.spool_after = _env_float("MLP_SPOOL_AFTER", 5.0)
         self._new_buffer(int(_env_float("MLP_BUFFER_POINTS", 1_000_000, minimum=2)))
         self._keys: set[str] = set()
         self._last_heartbeat = 0.0
@@ -67,7 +68,17 @@ class Client:
 
     def _new_buffer(self, capacity: int) -> None:
         self.buffer = MetricBuffer(capacity)
-        self.flusher = Flusher(self.buffer, self._send, self.flush_interval, self._periodic)
+        self.flusher = Flusher(self.buffer, self._send, self.flush_interval, self._periodic,
+                               spool_after=self.spool_after)
+        self.flusher.apply_op = self._apply_spooled
+        if self._transport is not None:
+            self._attach_spool(self._transport)
+
+    def _attach_spool(self, transport: Transport) -> None:
+        """Points go to disk, per destination, while the store cannot be reached."""
+        from ._spool import Spool, default_root
+
+        self.flusher.spool = Spool(default_root(), transport.destination())
 
     @property
     def transport(self) -> Transport:
@@ -76,7 +87,9 @@ class Client:
                 if self._transport is None:
                     from .transport import connect
 
-                    self._transport = connect()
+                    transport = connect()
+                    self._attach_spool(transport)
+                    self._transport = transport
         return self._transport
 
     # -- runs --------------------------------------------------------------------
@@ -143,15 +156,25 @@ class Client:
             except Exception as e:  # capture must never stop a run from ending
                 log.debug("mlp: code capture at end failed: %s", e)
         try:
-            self.flush()
+            # When the store is away the points (and then the end) wait on disk.
+            delivered = self.flusher.settle() and not self.flusher.spooled
+            if delivered:
+                try:
+                    run._data = transport.end_run(run.id, status, reason)
+                except MLPError:
+                    raise
+                except Exception as e:
+                    delivered = self._spool_end(run, status, reason, e)
+            else:
+                self._spool_end(run, status, reason, None)
         finally:
-            run._data = self.transport.end_run(run.id, status, reason)
             with self._lock:
                 self.owned.pop(run.id, None)
             self.buffer.forget(run.id)
 
     def wait_for_captures(self, run_id: str | None = None, timeout: float = 30.0) -> None:
         """Let background captures (of one run, or all) finish: a short script must not exit
+        transport = self.transport
         before its environment is recorded."""
         with self._lock:
             threads = [t for k, t in self._captures.items() if run_id in (None, k)]
@@ -159,6 +182,30 @@ class Client:
         for t in threads:
             t.join(max(0.0, deadline - time.time()))
 
+        self.flusher.raise_refused()
+
+    def _spool_end(self, run: Run, status: str, reason: str | None,
+                   error: Exception | None) -> bool:
+        """The store is away: end the run when it is back (after its spooled points)."""
+        ended = time.time()
+        op = {"op": "end_run", "run_id": run.id, "status": status, "reason": reason,
+              "end_time": ended}
+        if not self.flusher.spool_op(op):
+            if error is not None:
+                raise error
+            self.flush()  # no spool: say why the points could not be stored
+        run._offline_end = {"status": status, "status_reason": reason, "end_time": ended,
+                            "duration": ended - run._data["start_time"]}
+        run._data = {**run._data, **run._offline_end}
+        log.warning("mlp: the store is unreachable%s; run %s and its points are kept in %s "
+                    "and will be stored when it is back", f" ({error})" if error else "",
+                    run.ref, self.flusher.spool.dir if self.flusher.spool else "memory")
+        return False
+
+    def _apply_spooled(self, op: dict) -> None:
+        if op.get("op") == "end_run":
+            self.transport.end_run(op["run_id"], op.get("status", "finished"), op.get("reason"),
+                                   op.get("end_time"))
     def _capture_context(self, run_id: str) -> None:
         from ._capture import capture_environment, capture_git
 
@@ -213,6 +260,8 @@ class Client:
         taps.append(fn)
 
         def remove() -> None:
+        """Store what is buffered, and what an earlier outage left on disk."""
+        self.transport  # noqa: B018 - connecting names the spool to replay
             if fn in taps:
                 taps.remove(fn)
 
@@ -279,7 +328,8 @@ class Client:
         reason = ("the kernel shut down while the run was active" if in_kernel else
                   "the program raised an uncaught exception" if self._failed_exit else None)
         try:
-            self.flusher.flush(raise_errors=False)
+            # What the store cannot take now goes to disk, for the next process to send.
+            self.flusher.settle()
         except Exception as e:
             log.warning("mlp: could not store the last metrics at exit: %s", e)
         for run in reversed([r for r in self.active if r.id in self.owned]):

@@ -45,6 +45,8 @@ class Run:
         self._client = client
         self._capture = capture
         self._full: dict | None = None
+        #: The end of a run ended while the store was away (it waits in the spool).
+        self._offline_end: dict | None = None
 
     # -- identity ------------------------------------------------------------------
 
@@ -252,6 +254,9 @@ class Run:
                 self._client.flush()
             self.refresh()
         assert self._full is not None
+        if self._offline_end is not None and self._full.get("status") == "running":
+            # The store has not heard of the end yet; what this process knows is newer.
+            return {**self._full, **self._offline_end}
         return self._full
 
     def __repr__(self) -> str:

@@ -280,7 +280,7 @@ def test_system_samples_never_deadlock_a_full_buffer(client):
     assert done.wait(60), "logging with a full buffer and system sampling hung"
 
 
-def test_the_buffer_stays_bounded_while_the_store_is_unavailable(client):
+def _failing_store(client):
     real_send = client.flusher.send
     failing = threading.Event()
     failing.set()
@@ -293,6 +293,12 @@ def test_the_buffer_stays_bounded_while_the_store_is_unavailable(client):
     client.flusher.send = send
     client.buffer.capacity = 1000
     client.flusher.interval = 0.01
+    return failing
+
+
+def test_without_a_spool_the_buffer_stays_bounded_while_the_store_is_unavailable(client):
+    failing = _failing_store(client)
+    client.flusher.spool = None  # e.g. no writable disk: memory stays bounded, the loop waits
     run = mlp.start_run()
     finished = threading.Event()
 
@@ -308,6 +314,58 @@ def test_the_buffer_stays_bounded_while_the_store_is_unavailable(client):
     assert finished.wait(30)
     mlp.end_run()
     assert len(run.metric_history("x")) == 5000
+
+
+def test_points_go_to_disk_while_the_store_is_away_and_the_loop_never_waits(client):
+    failing = _failing_store(client)
+    client.flusher.spool_after = 0.05
+    run = mlp.start_run()
+    finished = threading.Event()
+    most = [0]
+
+    def train():
+        for i in range(50_000):
+            run.log_metric("x", i, step=i)
+            most[0] = max(most[0], len(client.buffer))
+        finished.set()
+
+    threading.Thread(target=train, daemon=True).start()
+    assert finished.wait(30), "the training loop waited on the unavailable store"
+    assert most[0] <= 1000, "memory grew while the store was away"
+    spool = client.flusher.spool
+    assert spool is not None and spool.files() and spool.points > 0
+    mlp.log_metric("x", -1.0, step=50_000)
+    failing.clear()
+    mlp.end_run()
+    hist = run.metric_history("x")
+    assert list(hist["step"]) == list(range(50_001))
+    assert not spool.files() and not list(spool.dir.glob("*.mlpm"))
+    assert run.status == "finished"
+
+
+def test_a_run_ended_while_the_store_is_away_ends_when_it_is_back(client):
+    failing = _failing_store(client)
+    real_end = client.transport.end_run
+    calls = []
+
+    def end_run(*a, **k):
+        calls.append(a)
+        return real_end(*a, **k)
+
+    client.transport.end_run = end_run
+    with mlp.start_run(name="offline") as run:
+        for i in range(100):
+            mlp.log_metric("x", i)
+        started = time.time()
+    # The end waits on disk behind the run's points; the caller was not held up.
+    assert time.time() - started < 5 and calls == []
+    assert run.status == "finished"
+    assert mlp.get_run(run.id).status == "running"
+    failing.clear()
+    mlp.flush()
+    stored = mlp.get_run(run.id)
+    assert stored.status == "finished" and len(stored.metric_history("x")) == 100
+    assert abs(stored.end_time.timestamp() - run.end_time.timestamp()) < 1e-3
 
 
 def test_refused_params_at_start_leave_no_run_behind(client):

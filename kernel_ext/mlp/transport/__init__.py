@@ -22,7 +22,8 @@ def connect() -> Transport:
     if url:
         from .http import HttpTransport
 
-        transport: Transport = HttpTransport(url, os.environ.get("MLP_TOKEN") or None)
+        transport: Transport = HttpTransport(url, os.environ.get("MLP_TOKEN") or None,
+                                             retry_seconds=_retry_seconds())
         handshake(transport.info(), url)
         where = f"the jupyter-mlp server at {url}"
     else:
@@ -33,6 +34,20 @@ def connect() -> Transport:
     if _ipython() is not None:
         print(f"mlp: logging {where}", file=sys.stderr)
     return transport
+
+
+def _retry_seconds() -> float:
+    from ..errors import InvalidInput
+
+    raw = os.environ.get("MLP_RETRY_SECONDS", "").strip() or "10"
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise InvalidInput(f"MLP_RETRY_SECONDS={raw!r} must be a number of seconds (0 or more)",
+                           field="MLP_RETRY_SECONDS")
+    return value
 
 
 def handshake(info: dict, url: str) -> None:

@@ -41,8 +41,13 @@ class Transport(abc.ABC):
         ``run_id=`` makes a retried call idempotent."""
 
     @abc.abstractmethod
-    def end_run(self, run_id: str, status: str = "finished", reason: str | None = None) -> dict:
-        """End a run with a final status."""
+    def end_run(self, run_id: str, status: str = "finished", reason: str | None = None,
+                end_time: float | None = None) -> dict:
+        """End a run with a final status (``end_time``: when it ended, if not now)."""
+
+    def destination(self) -> str:
+        """Where this transport stores runs (names the spool kept while it is away)."""
+        return self.kind
 
     @abc.abstractmethod
     def heartbeat(self, run_ids: Sequence[str]) -> None:

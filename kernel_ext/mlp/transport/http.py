@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,14 @@ class HttpTransport(Transport):
 
     kind = "http"
 
-    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0,
+                 retry_seconds: float = 10.0) -> None:
         import requests
 
         self.base = url.rstrip("/") + "/mlp/api/v1"
         self.timeout = timeout
+        #: How long calls that are safe to repeat keep trying an unreachable server.
+        self.retry_seconds = retry_seconds
         self.session = requests.Session()
         if token:
             self.session.headers["Authorization"] = f"token {token}"
@@ -41,12 +45,30 @@ class HttpTransport(Transport):
     # -- plumbing --------------------------------------------------------------------
 
     def _call(self, method: str, path: str, *, json: Any = None, data: bytes | None = None,
-              params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None):
+              params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
+              retry: bool = True):
+        """One request. Calls that are safe to repeat are retried for ``retry_seconds``
+        while the server is unreachable (a restart, a network blip) before giving up."""
+        deadline = time.monotonic() + (self.retry_seconds if retry else 0.0)
+        pause = 0.25
+        while True:
+            try:
+                return self._once(method, path, json=json, data=data, params=params,
+                                  headers=headers)
+            except ServerUnavailable:
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
+    def _once(self, method: str, path: str, *, json: Any, data: bytes | None,
+              params: Mapping[str, Any] | None, headers: Mapping[str, str] | None):
         import requests
 
         try:
             resp = self.session.request(method, f"{self.base}/{path}", json=json, data=data,
-                                        params=params, headers=headers, timeout=self.timeout)
+                                        params=params, headers=headers,
+                                        timeout=(min(5.0, self.timeout), self.timeout))
         except requests.RequestException as e:
             raise ServerUnavailable(f"jupyter-mlp server at {self.base} is unreachable: {e}") \
                 from None
@@ -81,12 +103,19 @@ class HttpTransport(Transport):
         return self._json("POST", "runs", json={"experiment": experiment, "name": name,
                                                 **fields})
 
-    def end_run(self, run_id: str, status: str = "finished", reason: str | None = None) -> dict:
-        return self._json("POST", f"runs/{run_id}/end", json={"status": status,
-                                                               "reason": reason})
+    def end_run(self, run_id: str, status: str = "finished", reason: str | None = None,
+                end_time: float | None = None) -> dict:
+        body: dict[str, Any] = {"status": status, "reason": reason}
+        if end_time is not None:
+            body["end_time"] = end_time
+        return self._json("POST", f"runs/{run_id}/end", json=body)
+
+    def destination(self) -> str:
+        return f"server:{self.base}"
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
-        self._call("POST", "heartbeat", json={"run_ids": list(run_ids)})
+        # Periodic: the next one comes soon enough.
+        self._call("POST", "heartbeat", json={"run_ids": list(run_ids)}, retry=False)
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         self._call("POST", f"runs/{run_id}/params", json={"params": _jsonable(params)})
@@ -98,8 +127,9 @@ class HttpTransport(Transport):
         self._call("DELETE", f"runs/{run_id}/tags/{quote(key, safe='')}")
 
     def log_metrics(self, batches: Sequence[MetricBatch]) -> int:
+        # The flusher retries (and spools) metrics itself, without holding up the caller.
         resp = self._call("POST", "metrics", data=wire.encode(batches),
-                          headers={"Content-Type": wire.CONTENT_TYPE})
+                          headers={"Content-Type": wire.CONTENT_TYPE}, retry=False)
         return resp.json()["stored"]
 
     def metric_history(self, run_id: str, key: str) -> dict[str, np.ndarray]:

@@ -43,8 +43,12 @@ class LocalTransport(Transport):
     def create_run(self, experiment: str, name: str | None = None, **fields: Any) -> dict:
         return self.service.create_run(experiment, name, **fields)
 
-    def end_run(self, run_id: str, status: str = "finished", reason: str | None = None) -> dict:
-        return self.service.end_run(run_id, status, reason=reason)
+    def end_run(self, run_id: str, status: str = "finished", reason: str | None = None,
+                end_time: float | None = None) -> dict:
+        return self.service.end_run(run_id, status, reason=reason, end_time=end_time)
+
+    def destination(self) -> str:
+        return f"store:{self.service.store.display_url}"
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
         self.service.heartbeat(run_ids)

@@ -98,7 +98,7 @@ class EndHandler(MLPHandler):
     async def post(self, run_id: str):
         b = self.body()
         self.reply(await self.call(self.tracking.end_run, run_id, b.get("status", "finished"),
-                                   reason=b.get("reason")))
+                                   reason=b.get("reason"), end_time=b.get("end_time")))
 
 
 class HeartbeatHandler(MLPHandler):

@@ -249,6 +249,8 @@ class TrackingService:
         with self.store.write() as conn:
             row = self._require_run(conn, run_id, allow_deleted=True)
             if row.status == "running" or (row.status == "crashed" and status != "crashed"):
+        if end_time is not None:
+            end_time = _end_time(end_time)
                 conn.execute(update(runs).where(runs.c.id == run_id).values(
                     status=status, status_reason=reason, end_time=end_time or self.clock()))
             elif row.status != status:
@@ -923,3 +925,15 @@ def _cursor_values(state: dict, phase: str, n: int) -> list:
     if state.get("p") != phase or len(state["v"]) != n:
         raise InvalidInput("this cursor belongs to another query", field="cursor")
     return state["v"]
+
+
+def _end_time(value: Any) -> float:
+    """An end time given by a client (a run ended while the store was away)."""
+    try:
+        t = float(value)
+    except (TypeError, ValueError, OverflowError):
+        t = math.nan
+    if not math.isfinite(t) or t <= 0 or isinstance(value, bool):
+        raise InvalidInput(f"end_time must be seconds since the epoch, got {value!r}",
+                           field="end_time")
+    return t
