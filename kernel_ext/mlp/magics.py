@@ -127,7 +127,8 @@ class MLPMagics(Magics):
 
     def _status(self, args, cell) -> None:
         info = _api.status()
-        for key in ("transport", "store", "artifact_root", "schema", "version"):
+        for key in ("transport", "store", "artifact_root", "schema", "version", "error",
+                    "spooled"):
             if key in info:
                 print(f"{key:14} {info[key]}")
         run = _api.active_run()
