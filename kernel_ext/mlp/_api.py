@@ -245,7 +245,7 @@ def status() -> dict:
     client = get_client()
     transport = client.transport
     try:
-        info = dict(transport.info())
+        info = dict(transport.info(retry=False))
     except MLPError:
         raise
     except Exception as e:  # the server is away: say so, and what waits for it

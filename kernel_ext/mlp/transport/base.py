@@ -32,8 +32,9 @@ class Transport(abc.ABC):
     kind: str = ""
 
     @abc.abstractmethod
-    def info(self) -> dict:
-        """Version, store and transport facts."""
+    def info(self, retry: bool = True) -> dict:
+        """Version, store and transport facts (``retry=False``: answer at once, for a
+        status check, even when the server is away)."""
 
     @abc.abstractmethod
     def create_run(self, experiment: str, name: str | None = None, **fields: Any) -> dict:

@@ -96,8 +96,8 @@ class HttpTransport(Transport):
 
     # -- the interface ---------------------------------------------------------------
 
-    def info(self) -> dict:
-        return self._json("GET", "info")
+    def info(self, retry: bool = True) -> dict:
+        return self._json("GET", "info", retry=retry)
 
     def create_run(self, experiment: str, name: str | None = None, **fields: Any) -> dict:
         return self._json("POST", "runs", json={"experiment": experiment, "name": name,

@@ -37,7 +37,7 @@ class LocalTransport(Transport):
             ) from None
         return cls(open_service(MLP(**config)))
 
-    def info(self) -> dict:
+    def info(self, retry: bool = True) -> dict:
         return {"version": __version__, "transport": self.kind, **self.service.info()}
 
     def create_run(self, experiment: str, name: str | None = None, **fields: Any) -> dict:
