@@ -111,6 +111,16 @@ class Client:
             parent = self.active[-1]
             parent_id = parent.id
         code = capture_code() if capture else None
+        kernel_id = None
+        if _in_kernel():  # the server that launched this kernel knows its notebook by this id
+            from ipykernel.connect import get_connection_file
+
+            try:
+                conn = os.path.basename(get_connection_file())
+            except RuntimeError:  # a shell without a kernel app
+                conn = ""
+            if conn.startswith("kernel-") and conn.endswith(".json"):
+                kernel_id = conn[len("kernel-"):-len(".json")]
         # A child run belongs with its parent unless told otherwise.
         experiment = (experiment or getattr(parent, "experiment", None)
                       or os.environ.get("MLP_EXPERIMENT") or "Default")
@@ -121,7 +131,7 @@ class Client:
             user=current_user(), host=socket.gethostname(), pid=os.getpid(),
             pid_started=_process_started(),
             source_type=(code or {}).get("type"),
-            source_name=(code or {}).get("path"),
+            source_name=(code or {}).get("path"), kernel_id=kernel_id,
         )
         run = Run(data, client=self, capture=capture)
         with self._lock:

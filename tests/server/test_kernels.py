@@ -165,3 +165,44 @@ def test_points_logged_while_the_server_is_down_arrive_when_it_is_back(tmp_path,
     finally:
         mlp._client.reset()
         server.stop()
+
+
+def test_the_server_records_the_notebooks_current_path_from_the_kernel_id(http_server):
+    root = Path(http_server.root)
+    (root / "work").mkdir(exist_ok=True)
+    session, conn = start_kernel(http_server, "work/draft.ipynb")
+    try:
+        # Renamed after the kernel started: the kernel's own view ($JPY_SESSION_NAME) is stale.
+        assert rest(http_server, "PATCH", f"api/sessions/{session['id']}",
+                    json={"path": "work/final.ipynb", "name": "final.ipynb"}).ok
+        execute(conn, (
+            "import mlp, os\n"
+            "mlp.start_run(experiment='paths', name='stale').end()\n"
+            "del os.environ['JPY_SESSION_NAME'], __session__\n"  # the kernel knows no path
+            "mlp.start_run(experiment='paths', name='none').end()\n"))
+    finally:
+        rest(http_server, "DELETE", f"api/sessions/{session['id']}")
+    runs = {r["name"]: r for r in search(http_server, "paths")}
+    final = str(root / "work" / "final.ipynb")
+    assert runs["stale"]["source_name"] == runs["none"]["source_name"] == final
+    assert runs["none"]["source_type"] == "notebook"
+    code = rest(http_server, "GET", f"mlp/api/v1/runs/{runs['stale']['id']}/captures/code"
+                ).json()["capture"]
+    assert code["path"] == str(root / "work" / "draft.ipynb")  # what the kernel captured
+    code = rest(http_server, "GET", f"mlp/api/v1/runs/{runs['none']['id']}/captures/code"
+                ).json()["capture"]
+    assert code["path"] == final  # the capture had none: the server's fills it
+
+
+@pytest.mark.parametrize(("kernel_id", "status"), [("0f" * 16, 201), ("", 400), (7, 400)])
+def test_a_kernel_id_the_server_does_not_know_keeps_what_the_client_sent(http_server, kernel_id,
+                                                                        status):
+    resp = rest(http_server, "POST", "mlp/api/v1/runs", json={
+        "experiment": "ids", "source_type": "script", "source_name": "/src/train.py",
+        "kernel_id": kernel_id})
+    assert resp.status_code == status, resp.text
+    if status == 201:
+        assert resp.json()["source_name"] == "/src/train.py"
+    else:
+        assert resp.json()["field"] == "kernel_id" and "Jupyter kernel id" in resp.json()[
+            "message"]

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
-from jupyter_server.auth.identity import User
+from jupyter_server.auth.identity import (
+    IdentityProvider,
+    LegacyIdentityProvider,
+    PasswordIdentityProvider,
+    User,
+)
 from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import ApiPath, to_os_path
 from tornado import web
 from tornado.ioloop import IOLoop
 
@@ -28,20 +35,71 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, default=_plain, allow_nan=True)
 
 
+def server_owner() -> str:
+    """Whom this server belongs to: the Hub user of a JupyterHub single-user server, else the
+    OS user running it."""
+    return os.environ.get("JUPYTERHUB_USER") or current_user() or "unknown"
+
+
+#: Jupyter's own providers check a shared secret (the token or password), not a person: whoever
+#: holds it is the server's owner. Any other provider (JupyterHub's, a custom one) names users.
+_OWNER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider, LegacyIdentityProvider)
+
+
 class MLPHandler(APIHandler):
     """Base of the /mlp/api routes: parse, authorize, call the service off the loop, reply."""
 
     auth_resource = "mlp"
+    _kernel_request = False
 
     async def prepare(self, *args: Any, **kwargs: Any) -> None:
         """Accept the kernel token minted by the extension as well as Jupyter's own auth."""
         if self._kernel_token_ok():
-            # The kernels of this server act as the user who runs it.
-            user = User(username=current_user() or "unknown")
+            # The kernels of this server act as the user who owns it.
+            self._kernel_request = True
+            user = User(username=server_owner())
             self.current_user = self._jupyter_current_user = user
             self._token_authenticated = True
             return None
         return await super().prepare(*args, **kwargs)
+
+    @property
+    def identity(self) -> str:
+        """The authenticated user a request acts as, recorded on what it creates (never a name
+        the client claims): the server's owner for its kernels and for Jupyter's token or
+        password login; the user name for JupyterHub or another identity provider."""
+        if self._kernel_request or type(self.identity_provider) in _OWNER_PROVIDERS:
+            return server_owner()
+        return self.current_user.username
+
+    async def notebook_path(self, kernel_id: Any) -> str | None:
+        """The file of the notebook whose session runs this kernel, or None (not a kernel of
+        this server, or not a notebook's)."""
+        if kernel_id is None:
+            return None
+        if not isinstance(kernel_id, str) or not 0 < len(kernel_id) <= 128:
+            raise InvalidInput(f"kernel_id must be a Jupyter kernel id (a UUID), got "
+                               f"{kernel_id!r}", field="kernel_id")
+        try:
+            session = await self.session_manager.get_session(kernel_id=kernel_id)
+        except (web.HTTPError, KeyError):
+            return None
+        if session.get("type") != "notebook" or not session.get("path"):
+            return None
+        root = getattr(self.contents_manager, "root_dir", None)
+        return to_os_path(ApiPath(session["path"]), root) if root else session["path"]
+
+    async def with_notebook_path(self, body: dict) -> dict:
+        """A run's creation body with ``kernel_id`` resolved: the notebook's path (which the
+        kernel's own view, set when it started, may no longer match) as ``source_name``, which
+        the service also gives a code capture that names no file. The id itself is dropped: it
+        means nothing to another server."""
+        body = dict(body)
+        path = await self.notebook_path(body.pop("kernel_id", None))
+        if path is not None:
+            body["source_name"] = path
+            body["source_type"] = body.get("source_type") or "notebook"
+        return body
 
     def _kernel_token_ok(self) -> bool:
         expected: str = self.settings.get("mlp_kernel_token") or ""

@@ -19,7 +19,7 @@ from .base import MLPHandler
 
 RUN = r"(?P<run_id>[0-9a-f]{32})"
 
-CREATE_FIELDS = ("run_id", "parent_id", "tags", "params", "captures", "user", "host", "pid",
+CREATE_FIELDS = ("run_id", "parent_id", "tags", "params", "captures", "host", "pid",
                  "pid_started", "source_type", "source_name", "start_time")
 
 
@@ -40,11 +40,15 @@ class ExperimentsHandler(MLPHandler):
 
 
 class RunsHandler(MLPHandler):
+    """Start a run. It records the authenticated user (a ``user`` in the body is ignored) and,
+    when ``kernel_id`` names a kernel of this server, its notebook's current path."""
+
     @web.authenticated
     @authorized
     async def post(self):
-        b = self.body()
+        b = await self.with_notebook_path(self.body())
         fields = {k: b[k] for k in CREATE_FIELDS if k in b}
+        fields["user"] = self.identity
         run = await self.call(self.tracking.create_run, b.get("experiment", "Default"),
                               b.get("name"), **fields)
         self.reply(run, 201)
@@ -143,10 +147,12 @@ class MetricsHandler(MLPHandler):
     @authorized
     async def post(self):
         try:
-            series = [Series(*s) for s in wire.decode(self.request.body)]
+            batch_id, decoded = wire.decode_batch(self.request.body)
+            series = [Series(*s) for s in decoded]
         except (ValueError, KeyError, TypeError) as e:
             raise InvalidInput(f"malformed metrics body: {e}", field="body") from None
-        self.reply({"stored": await self.call(self.tracking.log_metrics, series)})
+        self.reply({"stored": await self.call(self.tracking.log_metrics, series,
+                                              batch_id=batch_id)})
 
 
 class HistoryHandler(MLPHandler):

@@ -193,15 +193,18 @@ class TrackingService:
         source_type: str | None = None,
         source_name: str | None = None,
         start_time: float | None = None,
+        kernel_id: str | None = None,
     ) -> dict:
         """Start a run, with its first params and tags in the same transaction (a refused
-        param leaves no run behind). Passing ``run_id`` makes the call idempotent."""
+        param leaves no run behind). Passing ``run_id`` makes the call idempotent.
+        ``kernel_id`` is accepted and unused: only the Jupyter server that launched a kernel
+        can turn it into a notebook path, which its REST route does before calling here."""
         if run_id is not None and not _RUN_ID.match(run_id):
             raise InvalidInput(f"run id {run_id!r} must be 32 lowercase hex digits", field="run_id")
         if name is not None:
             name = check_key(name, "run")
         param_rows = _param_rows(params or {})
-        capture_rows = [_capture_row(kind, payload, self.clock())
+        capture_rows = [_capture_row(kind, _with_path(kind, payload, source_name), self.clock())
                         for kind, payload in (captures or {}).items()]
         exp = self.get_or_create_experiment(experiment)
         now = self.clock()
@@ -537,6 +540,10 @@ class TrackingService:
         row = _capture_row(kind, payload, self.clock())
         with self.store.write() as conn:
             self._require_run(conn, run_id)
+            if kind == "code" and not payload.get("path"):
+                source = conn.execute(select(runs.c.source_name)
+                                      .where(runs.c.id == run_id)).scalar()
+                row = _capture_row(kind, _with_path(kind, payload, source), self.clock())
             conn.execute(delete(captures_t).where(captures_t.c.run_id == run_id,
                                                   captures_t.c.kind == kind))
             conn.execute(insert(captures_t).values(run_id=run_id, **row))
@@ -798,6 +805,15 @@ class TrackingService:
                               .where(metric_latest.c.run_id.in_(ids))).all():
             out.setdefault(r.run_id, {})[r.key] = math.nan if r.last_value is None else r.last_value
         return out
+
+
+def _with_path(kind: str, payload: Any, source_name: str | None) -> Any:
+    """A code capture that names no file (a kernel that does not know its notebook) takes
+    the run's source, which the server may know (see the REST route that starts runs)."""
+    if kind == "code" and isinstance(payload, Mapping) and not payload.get("path") and \
+            source_name:
+        return {**payload, "path": source_name}
+    return payload
 
 
 def _capture_row(kind: str, payload: Any, now: float) -> dict:
