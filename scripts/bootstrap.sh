@@ -32,9 +32,16 @@ fi
 
 # --- (a) system packages ------------------------------------------------------
 # postgresql: server binaries for the private test cluster (scripts/pg.sh);
-# git, make: the developer workflow. python3 / python3-venv only when the
-# interpreter is missing or cannot create a venv (Debian splits ensurepip out).
-apt_pkgs=(postgresql git make)
+# git, make: the developer workflow; chromium: the panel's browser tests (tests/lab).
+# python3 / python3-venv only when the interpreter is missing or cannot create a venv
+# (Debian splits ensurepip out); nodejs and npm only when there is no Node.js 18+ to
+# build the JupyterLab panel with (pip install runs its build).
+apt_pkgs=(postgresql git make chromium)
+if ! command -v node >/dev/null 2>&1; then
+    apt_pkgs+=(nodejs npm)
+elif [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
+    die "Node.js $(node --version) is too old to build the JupyterLab panel: install Node.js 18 or newer"
+fi
 if ! command -v "$PYTHON" >/dev/null 2>&1; then
     [ "$PYTHON" = python3 ] || die "interpreter '$PYTHON' not found"
     apt_pkgs+=(python3 python3-venv)
@@ -90,9 +97,12 @@ fi
 
 # --- (c) Python dependencies and the editable install ---------------------------
 # The stamp records what was installed: pyproject.toml, the extras, the checkout
-# path (editable installs point at it) and the venv's Python version.
+# path (editable installs point at it), the venv's Python version and the panel's
+# sources (the install builds labextension/ and copies the result into .venv).
 want="$( {
     cat "$ROOT/pyproject.toml"
+    find "$ROOT/labextension" \( -name node_modules -o -name lib -o -name .yarn \) -prune \
+        -o -type f ! -name tsconfig.tsbuildinfo -print 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum
     printf '\nextras=%s\nroot=%s\n' "$EXTRAS" "$ROOT"
     "$VENV/bin/python" -c 'import sys; print(sys.version)'
 } | sha256sum | cut -d' ' -f1)"

@@ -1,0 +1,86 @@
+import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import { ReactWidget, refreshIcon, UseSignal } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+import * as React from 'react';
+import { ExperimentList } from './components/experiments';
+import { FilterBox } from './components/filter';
+import { HealthStrip } from './components/health';
+import { RunsState } from './components/states';
+import { ColumnPicker, Pager, RunsTable } from './components/table';
+import { mlpIcon } from './icons';
+import { RunsModel } from './model';
+
+/** The ML Platform sidebar: health, experiments, the filter and the runs of the model. */
+export class RunsPanel extends ReactWidget {
+  constructor(model: RunsModel, translator: ITranslator = nullTranslator) {
+    super();
+    this.model = model;
+    this._trans = translator.load('jupyter_mlp');
+    this.id = 'jp-mlp-sidebar';
+    this.addClass('jp-mlp-RunsPanel');
+    this.title.icon = mlpIcon;
+    this.title.caption = this._trans.__('ML Platform');
+  }
+
+  readonly model: RunsModel;
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.model.setActive(true);
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this.model.setActive(false);
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this.model.setActive(this.isVisible);
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    this.model.setActive(false);
+    super.onBeforeDetach(msg);
+  }
+
+  render(): JSX.Element {
+    return (
+      <UseSignal signal={this.model.changed}>{() => <RunsBrowser model={this.model} trans={this._trans} />}</UseSignal>
+    );
+  }
+
+  private _trans: TranslationBundle;
+}
+
+function RunsBrowser(props: { model: RunsModel; trans: TranslationBundle }): JSX.Element {
+  const { model, trans } = props;
+  const selected = model.selection.length;
+  return (
+    <div className="jp-mlp-Browser">
+      <header className="jp-mlp-Header">
+        <h2 className="jp-mlp-Title">{trans.__('ML Platform')}</h2>
+        <button className="jp-mlp-IconButton" title={trans.__('Refresh now')} onClick={() => void model.refresh()}>
+          <refreshIcon.react tag="span" />
+        </button>
+      </header>
+      <HealthStrip model={model} trans={trans} />
+      <ExperimentList model={model} trans={trans} />
+      <FilterBox model={model} trans={trans} />
+      <div className="jp-mlp-Toolbar">
+        <ColumnPicker model={model} trans={trans} />
+        {selected > 0 && (
+          <span className="jp-mlp-Selection">
+            {trans._n('%1 run selected', '%1 runs selected', selected)}
+            <button className="jp-mlp-LinkButton" onClick={() => model.clearSelection()}>
+              {trans.__('clear')}
+            </button>
+          </span>
+        )}
+      </div>
+      {model.runs.length > 0 && <RunsTable model={model} trans={trans} />}
+      <RunsState model={model} trans={trans} />
+      <Pager model={model} trans={trans} />
+    </div>
+  );
+}
