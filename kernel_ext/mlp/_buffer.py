@@ -11,9 +11,11 @@ are never dropped for lack of room; a loop that outruns the store slows down.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
+import uuid
 from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -118,7 +120,7 @@ class Flusher:
     def __init__(
         self,
         buffer: MetricBuffer,
-        send: Callable[[Batch], None],
+        send: Callable[[Batch, str | None], None],
         interval: float,
         periodic: Callable[[], None] | None = None,
         spool_after: float = 5.0,
@@ -129,6 +131,8 @@ class Flusher:
         self.periodic = periodic
         self._send_lock = threading.Lock()
         self._pending: Batch = {}
+        #: The id of the pending batch: sent again after a failure, it is stored once.
+        self._pending_id: str | None = None
         self._refused: list[MLPError] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -214,12 +218,12 @@ class Flusher:
     def _flush(self, raise_errors: bool) -> None:
         # What failed before goes first, and nothing newer is taken while it still fails,
         # so the buffer's bound holds while the store is away.
-        if self._pending and not self._try(self._pending, raise_errors):
+        if self._pending and not self._try(self._pending, self._pending_id, raise_errors):
             return
         if self.spool is not None and self.spool and not self._replay(raise_errors):
             return
-        self._pending = self._take()
-        if self._pending and self._try(self._pending, raise_errors):
+        self._pending, self._pending_id = self._take(), uuid.uuid4().hex
+        if self._pending and self._try(self._pending, self._pending_id, raise_errors):
             self._pending = {}
 
     def _take(self) -> Batch:
@@ -232,13 +236,13 @@ class Flusher:
                     log.debug("mlp: a metric tap failed: %s", e)
         return batch
 
-    def _try(self, batch: Batch, raise_errors: bool) -> bool:
+    def _try(self, batch: Batch, batch_id: str | None, raise_errors: bool) -> bool:
         """Store ``batch``; False when (what is left of) it must be retried later."""
         try:
-            self.send(batch)
+            self.send(batch, batch_id)
         except MLPError:
             try:
-                self._send_each(batch)
+                self._send_each(batch, batch_id)
             except Exception as e:
                 return self._failed(e, raise_errors)
         except Exception as e:
@@ -266,14 +270,14 @@ class Flusher:
         if len(self.buffer) >= self.buffer.half:
             batch = self._take()
             if batch:
-                self.spool.write_batch(batch)
+                self.spool.write_batch(batch, uuid.uuid4().hex)
                 self.buffer.release(points_in(batch))
 
-    def _send_replayed(self, batch: Batch) -> None:
+    def _send_replayed(self, batch: Batch, batch_id: str | None) -> None:
         try:
-            self.send(batch)
+            self.send(batch, batch_id)
         except MLPError:
-            self._send_each(batch, counted=False)
+            self._send_each(batch, batch_id, counted=False)
 
     def _apply_replayed(self, op: dict) -> None:
         if self.apply_op is None:
@@ -310,9 +314,10 @@ class Flusher:
         if not due:
             return False
         try:
-            for batch in (self._pending, self._take()):
+            for batch, batch_id in ((self._pending, self._pending_id),
+                                    (self._take(), uuid.uuid4().hex)):
                 if batch:
-                    self.spool.write_batch(batch)
+                    self.spool.write_batch(batch, batch_id)
                     self.buffer.release(points_in(batch))
             self._pending = {}
         except OSError as e:  # a full or read-only disk: the points stay in memory
@@ -320,13 +325,16 @@ class Flusher:
             return False
         return True
 
-    def _send_each(self, batch: Batch, counted: bool = True) -> None:
+    def _send_each(self, batch: Batch, batch_id: str | None, counted: bool = True) -> None:
         """One series at a time, giving up only the refused ones. Stored series leave
         ``batch`` as they go, so a retry after a failure never stores them twice."""
         for k in list(batch):
             s = batch[k]
             try:
-                self.send({k: s})
+                # Its own id, derived from the batch's: stable across retries.
+                part = None if batch_id is None else \
+                    f"{batch_id}/{hashlib.sha256(repr(k).encode()).hexdigest()[:16]}"
+                self.send({k: s}, part)
             except MLPError as e:
                 log.warning("mlp: %d points of metric %r were refused: %s", len(s[2]), k[1], e)
                 self._refused.append(e)

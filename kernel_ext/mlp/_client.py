@@ -165,6 +165,7 @@ class Client:
                 self.transport.put_capture(run.id, "code", capture_code())
             except Exception as e:  # capture must never stop a run from ending
                 log.debug("mlp: code capture at end failed: %s", e)
+        transport = self.transport
         try:
             # When the store is away the points (and then the end) wait on disk.
             delivered = self.flusher.settle() and not self.flusher.spooled
@@ -181,17 +182,6 @@ class Client:
             with self._lock:
                 self.owned.pop(run.id, None)
             self.buffer.forget(run.id)
-
-    def wait_for_captures(self, run_id: str | None = None, timeout: float = 30.0) -> None:
-        """Let background captures (of one run, or all) finish: a short script must not exit
-        transport = self.transport
-        before its environment is recorded."""
-        with self._lock:
-            threads = [t for k, t in self._captures.items() if run_id in (None, k)]
-        deadline = time.time() + timeout
-        for t in threads:
-            t.join(max(0.0, deadline - time.time()))
-
         self.flusher.raise_refused()
 
     def _spool_end(self, run: Run, status: str, reason: str | None,
@@ -216,6 +206,16 @@ class Client:
         if op.get("op") == "end_run":
             self.transport.end_run(op["run_id"], op.get("status", "finished"), op.get("reason"),
                                    op.get("end_time"))
+
+    def wait_for_captures(self, run_id: str | None = None, timeout: float = 30.0) -> None:
+        """Let background captures (of one run, or all) finish: a short script must not exit
+        before its environment is recorded."""
+        with self._lock:
+            threads = [t for k, t in self._captures.items() if run_id in (None, k)]
+        deadline = time.time() + timeout
+        for t in threads:
+            t.join(max(0.0, deadline - time.time()))
+
     def _capture_context(self, run_id: str) -> None:
         from ._capture import capture_environment, capture_git
 
@@ -260,6 +260,8 @@ class Client:
         self._keys.add(key)
 
     def flush(self) -> None:
+        """Store what is buffered, and what an earlier outage left on disk."""
+        self.transport  # noqa: B018 - connecting names the spool to replay
         self.flusher.flush(raise_errors=True)
 
     def tap(self, fn: Callable[[Batch], None]) -> Callable[[], None]:
@@ -270,19 +272,17 @@ class Client:
         taps.append(fn)
 
         def remove() -> None:
-        """Store what is buffered, and what an earlier outage left on disk."""
-        self.transport  # noqa: B018 - connecting names the spool to replay
             if fn in taps:
                 taps.remove(fn)
 
         return remove
 
-    def _send(self, batch: Batch) -> None:
+    def _send(self, batch: Batch, batch_id: str | None = None) -> None:
         import numpy as np
 
         from .transport import MetricBatch
 
-        self.transport.log_metrics([
+        self.transport.log_metrics(batch_id=batch_id, batches=[
             MetricBatch(run_id, key, np.frombuffer(s[0], dtype=np.int64),
                         np.frombuffer(s[1], dtype=np.float64),
                         np.frombuffer(s[2], dtype=np.float64))

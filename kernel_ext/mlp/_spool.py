@@ -88,11 +88,13 @@ class Spool:
         files.append(path)
         return path
 
-    def write_batch(self, batch: dict) -> Path:
-        """A buffer batch ``{(run_id, key): (steps, times, values)}`` to a file."""
+    def write_batch(self, batch: dict, batch_id: str | None = None) -> Path:
+        """A buffer batch ``{(run_id, key): (steps, times, values)}`` to a file, with the id
+        that lets the store take it once even if it is replayed twice."""
         from .transport import wire
 
-        path = self._write("mlpm", wire.encode([(r, k, *s) for (r, k), s in batch.items()]))
+        path = self._write("mlpm", wire.encode([(r, k, *s) for (r, k), s in batch.items()],
+                                               batch_id))
         self.points += sum(len(s[2]) for s in batch.values())
         return path
 
@@ -139,7 +141,8 @@ class Spool:
     def __bool__(self) -> bool:
         return bool(self.files())
 
-    def replay(self, send_batch: Callable[[dict], None], apply_op: Callable[[dict], None],
+    def replay(self, send_batch: Callable[[dict, str | None], None],
+               apply_op: Callable[[dict], None],
                between: Callable[[], None] | None = None, budget: float | None = None) -> bool:
         """Store the files oldest first; True when none is left. A failure that may pass
         stops the replay (raised to the caller); the file stays for the next try.
@@ -159,7 +162,7 @@ class Spool:
                 from .transport import wire
 
                 try:
-                    series = wire.decode(data)
+                    batch_id, series = wire.decode_batch(data)
                 except ValueError as e:  # a torn file from a crash mid-write: keep it aside
                     log.warning("mlp: spooled metrics %s cannot be read (%s); left as %s.bad",
                                 path, e, path.name)
@@ -167,7 +170,7 @@ class Spool:
                     files.pop(0)
                     continue
                 batch = {(r, k): (st, t, v) for r, k, st, t, v in series}
-                send_batch(batch)  # raises when the store is still away
+                send_batch(batch, batch_id)  # raises when the store is still away
                 self.points = max(0, self.points - sum(len(s[2]) for s in batch.values()))
             else:
                 apply_op(json.loads(data))

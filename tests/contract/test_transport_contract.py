@@ -190,6 +190,20 @@ def test_last_value_is_the_one_at_the_highest_step(transport):
     assert (m["last"], m["step"], m["min"], m["max"], m["count"]) == (0.9, 10, 0.1, 0.9, 2)
 
 
+def test_a_batch_sent_twice_is_stored_once(transport):
+    """A retry whose first reply was lost, or a spool replayed after a crash, adds nothing."""
+    r = new_run(transport)
+    first = [batch(r["id"], "loss", [1.0, 2.0], steps=[0, 1])]
+    transport.log_metrics(first, batch_id="b" * 32)
+    transport.log_metrics(first, batch_id="b" * 32)
+    transport.log_metrics([batch(r["id"], "loss", [3.0], steps=[2])], batch_id="c" * 32)
+    transport.log_metrics([batch(r["id"], "loss", [4.0], steps=[3])])  # no id: always stored
+    assert list(transport.metric_history(r["id"], "loss")["value"]) == [1.0, 2.0, 3.0, 4.0]
+    assert transport.get_run(r["id"])["metrics"]["loss"]["count"] == 4
+    with pytest.raises(InvalidInput, match="batch id"):
+        transport.log_metrics(first, batch_id="x" * 65)
+
+
 def test_history_of_an_unknown_metric_names_the_known_ones(transport):
     r = new_run(transport)
     transport.log_metrics([batch(r["id"], "loss", [1.0])])
@@ -344,7 +358,7 @@ def test_experiments_list_counts_runs(transport, grid):
 
 def test_info_names_the_transport_and_store(transport):
     info = transport.info()
-    assert info["transport"] and info["version"] and info["schema"] == "0001"
+    assert info["transport"] and info["version"] and info["schema"] == "0002"
     assert "password" not in info["store"]
     assert os.sep in info["artifact_root"] or "://" in info["artifact_root"]
 

@@ -193,7 +193,7 @@ def test_background_flush_stores_points_without_an_explicit_flush(client):
 
 def test_status_reports_the_in_process_store(client):
     info = mlp.status()
-    assert info["transport"] == "in-process" and info["schema"] == "0001"
+    assert info["transport"] == "in-process" and info["schema"] == "0002"
 
 
 def test_experiments_frame_counts_runs(client):
@@ -285,10 +285,10 @@ def _failing_store(client):
     failing = threading.Event()
     failing.set()
 
-    def send(batch):
+    def send(batch, batch_id=None):
         if failing.is_set():
             raise ConnectionError("store away")
-        real_send(batch)
+        real_send(batch, batch_id)
 
     client.flusher.send = send
     client.buffer.capacity = 1000
@@ -506,3 +506,46 @@ def test_tap_sees_points_as_they_leave_the_buffer():
         mlp.log_metric("loss", 0.25, step=4)
         mlp.flush()
     assert seen == [("loss", [3], [0.5])]
+
+
+def test_a_batch_whose_reply_was_lost_is_not_stored_twice(client):
+    """The store took the batch but the answer never came: the retry adds nothing."""
+    real_send = client.flusher.send
+    lost = [True]
+
+    def send(batch, batch_id=None):
+        real_send(batch, batch_id)
+        if lost[0]:
+            lost[0] = False
+            raise ConnectionError("connection reset before the reply")
+
+    client.flusher.send = send
+    with mlp.start_run() as run:
+        for i in range(10):
+            mlp.log_metric("x", i, step=i)
+        with pytest.raises(ConnectionError):
+            mlp.flush()
+        mlp.flush()
+    assert list(run.metric_history("x")["step"]) == list(range(10))
+
+
+def test_a_spool_file_replayed_twice_is_stored_once(client):
+    """A process that died after storing a spooled file but before deleting it."""
+    import shutil
+
+    failing = _failing_store(client)
+    client.flusher.spool_after = 0.0
+    run = mlp.start_run()
+    for i in range(100):
+        mlp.log_metric("x", i, step=i)
+    with pytest.raises(ConnectionError):
+        mlp.flush()
+    spool = client.flusher.spool
+    (path,) = spool.files()
+    copy = path.with_name(path.name.replace(".mlpm", "")[:-6] + "999999.mlpm")
+    shutil.copy(path, copy)
+    spool.files().append(copy)
+    failing.clear()
+    mlp.end_run()
+    assert list(run.metric_history("x")["step"]) == list(range(100))
+    assert not spool.files()

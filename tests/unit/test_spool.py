@@ -26,7 +26,7 @@ def _dead_pid() -> int:
 def _replay(spool: Spool) -> tuple[list[tuple[str, list[int]]], list[dict]]:
     sent: list[tuple[str, list[int]]] = []
     ops: list[dict] = []
-    spool.replay(lambda b: sent.extend((k[1], [int(x) for x in s[0]]) for k, s in b.items()),
+    spool.replay(lambda b, _id: sent.extend((k[1], [int(x) for x in s[0]]) for k, s in b.items()),
                  ops.append)
     return sent, ops
 
@@ -47,7 +47,7 @@ def test_a_failed_replay_keeps_the_file_for_the_next_try(tmp_path):
     spool = Spool(tmp_path, "server:http://a")
     spool.write_batch(_batch("r1", "loss", 0, 3))
 
-    def down(batch):
+    def down(batch, batch_id):
         raise ConnectionError("still away")
 
     with pytest.raises(ConnectionError):

@@ -34,7 +34,7 @@ def test_shared_database_without_schema_is_refused_with_the_command_to_run(db_ur
     with pytest.raises(SchemaMismatch, match="jupyter mlp db upgrade --db-url"):
         Store(db_url, auto_migrate=False)
     assert cli.main(["db", "current", "--db-url", db_url]) == 0
-    assert "schema empty (needs 0001)" in capsys.readouterr().out
+    assert "schema empty (needs 0002)" in capsys.readouterr().out
     assert cli.main(["db", "upgrade", "--db-url", db_url]) == 0
     assert f"-> {SCHEMA_REVISION}" in capsys.readouterr().out
     store = Store(db_url, auto_migrate=False)
@@ -62,6 +62,27 @@ def test_upgrade_keeps_existing_data(db_url):
     run = svc.create_run("keep", "me")
     assert cli.main(["db", "upgrade", "--db-url", db_url]) == 0
     assert svc.get_run(run["id"])["name"] == "me"
+    store.dispose()
+
+
+def test_a_store_at_the_first_revision_upgrades_with_its_runs_and_metrics(db_url):
+    from alembic import command
+    from sqlalchemy import text
+
+    from mlp_server.store.engine import alembic_config
+
+    store = Store(db_url, auto_migrate=False, check=False)
+    with store.engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text("INSERT INTO experiments (name, created_at) VALUES ('old', 1)"))
+    assert store.revision() == "0001"
+    assert cli.main(["db", "upgrade", "--db-url", db_url]) == 0
+    assert store.revision() == SCHEMA_REVISION
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM experiments")).scalar() == "old"
+        assert conn.execute(text("SELECT count(*) FROM metric_batches")).scalar() == 0
     store.dispose()
 
 

@@ -64,8 +64,9 @@ class Transport(abc.ABC):
     def delete_tag(self, run_id: str, key: str) -> None: ...
 
     @abc.abstractmethod
-    def log_metrics(self, batches: Sequence[MetricBatch]) -> int:
-        """Store metric points durably; returns how many were stored."""
+    def log_metrics(self, batches: Sequence[MetricBatch], batch_id: str | None = None) -> int:
+        """Store metric points durably; returns how many were stored. A ``batch_id`` the
+        store has seen is not stored again, so a retry never duplicates points."""
 
     @abc.abstractmethod
     def metric_history(self, run_id: str, key: str) -> dict[str, np.ndarray]:

@@ -126,9 +126,9 @@ class HttpTransport(Transport):
     def delete_tag(self, run_id: str, key: str) -> None:
         self._call("DELETE", f"runs/{run_id}/tags/{quote(key, safe='')}")
 
-    def log_metrics(self, batches: Sequence[MetricBatch]) -> int:
+    def log_metrics(self, batches: Sequence[MetricBatch], batch_id: str | None = None) -> int:
         # The flusher retries (and spools) metrics itself, without holding up the caller.
-        resp = self._call("POST", "metrics", data=wire.encode(batches),
+        resp = self._call("POST", "metrics", data=wire.encode(batches, batch_id),
                           headers={"Content-Type": wire.CONTENT_TYPE}, retry=False)
         return resp.json()["stored"]
 

@@ -62,8 +62,8 @@ class LocalTransport(Transport):
     def delete_tag(self, run_id: str, key: str) -> None:
         self.service.delete_tag(run_id, key)
 
-    def log_metrics(self, batches: Sequence[MetricBatch]) -> int:
-        return self.service.log_metrics([self._series(*b) for b in batches])
+    def log_metrics(self, batches: Sequence[MetricBatch], batch_id: str | None = None) -> int:
+        return self.service.log_metrics([self._series(*b) for b in batches], batch_id=batch_id)
 
     def metric_history(self, run_id: str, key: str) -> dict[str, np.ndarray]:
         return self.service.metric_history(run_id, key)

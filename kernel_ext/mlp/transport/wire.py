@@ -18,11 +18,12 @@ CONTENT_TYPE = "application/x-mlp-metrics"
 _LEN = struct.Struct("<I")
 
 
-def encode(batches: Sequence[Any]) -> bytes:
+def encode(batches: Sequence[Any], batch_id: str | None = None) -> bytes:
     """``MetricBatch``-like tuples (run_id, key, steps, times, values) → bytes."""
     import numpy as np
 
-    header = [{"run_id": b[0], "key": b[1], "n": len(b[4])} for b in batches]
+    series = [{"run_id": b[0], "key": b[1], "n": len(b[4])} for b in batches]
+    header: Any = series if batch_id is None else {"batch": batch_id, "series": series}
     head = json.dumps(header).encode()
     parts = [MAGIC, _LEN.pack(len(head)), head]
     for b in batches:
@@ -34,6 +35,11 @@ def encode(batches: Sequence[Any]) -> bytes:
 
 def decode(body: bytes) -> list[tuple]:
     """Bytes → [(run_id, key, steps, times, values)], arrays viewing ``body``."""
+    return decode_batch(body)[1]
+
+
+def decode_batch(body: bytes) -> tuple[str | None, list[tuple]]:
+    """Bytes → (batch id or None, [(run_id, key, steps, times, values)])."""
     import numpy as np
 
     view = memoryview(body)
@@ -44,6 +50,11 @@ def decode(body: bytes) -> list[tuple]:
     pos += _LEN.size
     header = json.loads(bytes(view[pos:pos + hlen]))
     pos += hlen
+    batch_id = None
+    if isinstance(header, dict):
+        batch_id, header = header.get("batch"), header.get("series")
+        if not isinstance(header, list):
+            raise ValueError("the metrics header has no list of series")
     out = []
     for item in header:
         n = int(item["n"])
@@ -56,4 +67,4 @@ def decode(body: bytes) -> list[tuple]:
         out.append((item["run_id"], item["key"], steps, times, values))
     if pos != len(body):
         raise ValueError("the metrics body is longer than its header says")
-    return out
+    return batch_id, out

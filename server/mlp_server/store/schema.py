@@ -127,6 +127,16 @@ metric_chunks = Table(
     Index(None, "run_id", "key", "id"),
 )
 
+# Metric batches already stored, by the id the SDK gave them: a batch sent again (its
+# reply was lost, or a spooled file is replayed after a crash) is stored once.
+metric_batches = Table(
+    "metric_batches",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("stored_at", Float, nullable=False),
+    Index(None, "stored_at"),
+)
+
 artifacts = Table(
     "artifacts",
     metadata,

@@ -44,6 +44,7 @@ from ..store import Store, schema
 from ..store.schema import (
     artifacts,
     experiments,
+    metric_batches,
     metric_chunks,
     metric_latest,
     params,
@@ -57,6 +58,7 @@ from .metrics import CHUNK_POINTS, SMALL_CHUNK, Series, Summary, decode, encode
 from .query import parse, parse_order_by
 
 TERMINAL = ("finished", "failed", "killed", "crashed")
+BATCH_ID_DAYS = 14
 CAPTURE_KINDS = ("code", "git", "environment")
 MAX_KEY = 255
 MAX_PARAM_VALUE = 6000
@@ -134,6 +136,7 @@ class TrackingService:
         self.clock = clock
         self.hostname = socket.gethostname()
         self._last_reap = 0.0
+        self._last_prune = 0.0
 
     def info(self) -> dict:
         """Where this service keeps its data (passwords hidden)."""
@@ -249,11 +252,11 @@ class TrackingService:
             raise InvalidInput(
                 f"status {status!r} is not a final status: use one of {', '.join(TERMINAL)}",
                 field="status")
+        if end_time is not None:
+            end_time = _end_time(end_time)
         with self.store.write() as conn:
             row = self._require_run(conn, run_id, allow_deleted=True)
             if row.status == "running" or (row.status == "crashed" and status != "crashed"):
-        if end_time is not None:
-            end_time = _end_time(end_time)
                 conn.execute(update(runs).where(runs.c.id == run_id).values(
                     status=status, status_reason=reason, end_time=end_time or self.clock()))
             elif row.status != status:
@@ -398,14 +401,19 @@ class TrackingService:
 
     # -- metrics -------------------------------------------------------------------
 
-    def log_metrics(self, batch: Iterable[Series]) -> int:
+    def log_metrics(self, batch: Iterable[Series], batch_id: str | None = None) -> int:
         """Store metric points in one transaction, appended as chunks; returns the count.
 
         Every series is checked before anything is written, so a refused batch stores
         nothing. Writers to the same run take turns (a row lock on PostgreSQL; SQLite
-        writers are serialized already), so no chunk or summary update is lost.
+        writers are serialized already), so no chunk or summary update is lost. A batch
+        with a ``batch_id`` already stored is not stored again (a retry whose first reply
+        was lost, a spool replayed after a crash); ids are kept ``BATCH_ID_DAYS`` days.
         """
         series = [s for s in batch if len(s)]
+        if batch_id is not None and (not isinstance(batch_id, str) or not 0 < len(batch_id) <= 64):
+            raise InvalidInput(f"batch id {batch_id!r} must be a string of 1 to 64 characters",
+                               field="batch")
         if not series:
             return 0
         for s in series:
@@ -418,6 +426,12 @@ class TrackingService:
         with self.store.write() as conn:
             for rid in sorted({s.run_id for s in series}):
                 self._require_run(conn, rid, lock=True)
+            if batch_id is not None:
+                seen = conn.execute(select(metric_batches.c.id)
+                                    .where(metric_batches.c.id == batch_id)).first()
+                if seen is not None:
+                    return sum(len(s) for s in series)  # stored before: nothing to add
+                conn.execute(insert(metric_batches).values(id=batch_id, stored_at=self.clock()))
             for s in series:
                 self._append(conn, s)
         return sum(len(s) for s in series)
@@ -732,6 +746,11 @@ class TrackingService:
         if not force and now - self._last_reap < _REAP_EVERY:
             return []
         self._last_reap = now
+        if now - self._last_prune > 3600:
+            self._last_prune = now
+            with self.store.write() as conn:  # batch ids old enough that no retry can come
+                conn.execute(delete(metric_batches)
+                             .where(metric_batches.c.stored_at < now - BATCH_ID_DAYS * 86400))
         # Only runs that can be judged: this host's (their process is checked) and stale ones.
         return self._reap(or_(runs.c.host == self.hostname,
                               runs.c.heartbeat_at < now - self.heartbeat_timeout), now)
