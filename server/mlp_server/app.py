@@ -6,23 +6,41 @@ import asyncio
 import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlparse
 
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import PeriodicCallback
-from traitlets import Float, Int
+from traitlets import Float, Int, default
+
+from mlp.errors import InvalidInput
 
 from . import __version__
 from .config import MLP
 from .handlers import url_patterns
+from .handlers.forward import Upstream, forward_patterns
 
 
 class MLPExtension(ExtensionApp):
-    """Experiment tracking (and, next, the registry, features and jobs) inside Jupyter."""
+    """Experiment tracking (and, next, the registry, features and jobs) inside Jupyter.
+
+    In a user's Jupyter server it serves an embedded store, or forwards to a shared server
+    (``c.MLP.server_url``); launched on its own (``jupyter mlp``) it is that shared server.
+    """
 
     name = "mlp_server"
-    description = "jupyter-mlp: an ML platform inside Jupyter"
+    description = ("jupyter-mlp's shared server: the tracking REST API on its own, for a team "
+                   "(a PostgreSQL store and object storage; a JupyterHub service under "
+                   "the Hub's env). `jupyter mlp db upgrade|current` manage the schema.")
+    examples = """
+    jupyter mlp --ip=0.0.0.0 --port=8899 --MLP.db_url=postgresql+psycopg://mlp@db/mlp \\
+        --MLP.artifact_root=s3://bucket/mlp
+    jupyter mlp db upgrade --db-url postgresql+psycopg://mlp@db/mlp
+    """
     version = __version__
-    load_other_extensions = True
+    # Launched on its own it is an API server: no JupyterLab, no other extension.
+    load_other_extensions = False
+    extension_url = "/mlp/api/v1/info"
 
     db_workers = Int(8, help="Threads that run store calls off the server's event loop.").tag(
         config=True)
@@ -31,18 +49,50 @@ class MLPExtension(ExtensionApp):
         "Seconds between checks for runs whose process ended without ending them (a kernel "
         "restarted, shut down or killed); they are marked crashed.")).tag(config=True)
 
-    def initialize_settings(self) -> None:
-        from .tracking import open_service
+    forward_timeout = Float(300.0, help=(
+        "Seconds a request forwarded to the shared server (c.MLP.server_url) may take, "
+        "uploads included.")).tag(config=True)
 
+    tracking: Any = None
+    upstream: Upstream | None = None
+
+    @default("open_browser")
+    def _default_open_browser(self) -> bool:
+        return False
+
+    def initialize_settings(self) -> None:
         cfg = MLP(config=self.config, parent=self)
-        self.tracking = open_service(cfg)
-        self.executor = ThreadPoolExecutor(self.db_workers, thread_name_prefix="mlp-db")
         # Kernels get this token, good for /mlp/api only: never the server's login token.
         self.kernel_token = secrets.token_urlsafe(32)
-        self.settings.update({"mlp_tracking": self.tracking, "mlp_executor": self.executor,
-                              "mlp_config": cfg, "mlp_kernel_token": self.kernel_token})
+        self.settings.update({"mlp_config": cfg, "mlp_kernel_token": self.kernel_token})
+        if getattr(self.serverapp.identity_provider, "hub_auth", None) is not None:
+            # JupyterHub's login checks XSRF itself once it knows whether a token was used;
+            # tornado's own check runs before that and would refuse token requests (JupyterHub's
+            # single-user extension turns it off for the same reason).
+            self.settings["xsrf_cookies"] = False
+        if cfg.server_url:
+            self._forward_to(cfg)
+            return
+        from .tracking import open_service
+
+        self.tracking = open_service(cfg)
+        self.executor = ThreadPoolExecutor(self.db_workers, thread_name_prefix="mlp-db")
+        self.settings.update({"mlp_tracking": self.tracking, "mlp_executor": self.executor})
         self.log.info("jupyter-mlp %s: store %s, artifacts %s", __version__,
                       self.tracking.store.display_url, self.tracking.artifacts.root_url)
+
+    def _forward_to(self, cfg: MLP) -> None:
+        url = urlparse(cfg.server_url)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise InvalidInput(f"c.MLP.server_url={cfg.server_url!r} must be the http(s) URL of "
+                               "a jupyter-mlp server, e.g. https://hub.example.org/services/mlp",
+                               field="server_url")
+        self.upstream = Upstream(cfg.server_url, cfg.server_token, self.forward_timeout)
+        self.settings["mlp_upstream"] = self.upstream
+        # Kernels inherit this server's environment: they must not find the credential there.
+        os.environ.pop("MLP_SHARED_SERVER_TOKEN", None)
+        self.log.info("jupyter-mlp %s: forwarding /mlp/api to %s (%s)", __version__,
+                      self.upstream.url, "with a token" if cfg.server_token else "without a token")
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:
         """Once the server listens, hand kernels it launches its URL and the kernel token
@@ -50,7 +100,7 @@ class MLPExtension(ExtensionApp):
         if not os.environ.get("MLP_SERVER_URL"):
             os.environ["MLP_SERVER_URL"] = serverapp.connection_url
             os.environ["MLP_TOKEN"] = self.kernel_token
-        if self.reap_interval > 0:
+        if self.tracking is not None and self.reap_interval > 0:
             self._reaper = PeriodicCallback(self._reap, self.reap_interval * 1000)
             self._reaper.start()
 
@@ -67,10 +117,21 @@ class MLPExtension(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         # Absolute patterns: the routes live at /mlp/api/v1, not under the extension's name.
-        self.handlers.extend(url_patterns("/"))
+        self.handlers.extend(forward_patterns("/") if self.upstream else url_patterns("/"))
 
     async def stop_extension(self) -> None:
         if getattr(self, "_reaper", None) is not None:
             self._reaper.stop()
-        self.executor.shutdown(wait=True)
-        self.tracking.store.dispose()
+        if self.upstream is not None:
+            self.upstream.close()
+        if self.tracking is not None:
+            self.executor.shutdown(wait=True)
+            self.tracking.store.dispose()
+
+    @classmethod
+    def launch_standalone(cls, argv: list[str]) -> None:
+        """``jupyter mlp``: serve on its own; as a JupyterHub service when the Hub's
+        environment says so (options given on the command line still win)."""
+        from .hub import service_args
+
+        cls.launch_instance([*service_args(os.environ), *argv])

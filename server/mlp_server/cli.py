@@ -1,5 +1,6 @@
-"""``jupyter mlp``: administration commands for a jupyter-mlp store.
+"""``jupyter mlp``: the shared jupyter-mlp server, and administration of its store.
 
+    jupyter mlp [server options]            serve the REST API on its own, for a team
     jupyter mlp db upgrade [--db-url URL]   create or upgrade the schema
     jupyter mlp db current [--db-url URL]   show the schema revision
 """
@@ -36,6 +37,32 @@ def _shown(url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "db":
+        return _db(argv)
+    if argv and not argv[0].startswith("-"):
+        print(f"jupyter mlp: unknown command {argv[0]!r}. `jupyter mlp [--option=value ...]` "
+              "serves (see --help), `jupyter mlp db upgrade|current` manages the schema",
+              file=sys.stderr)
+        return 2
+    return serve(argv)
+
+
+def serve(argv: list[str]) -> int:
+    """Run the extension on its own. A store it cannot use (e.g. a shared database that has
+    not been upgraded) stops it with the reason, instead of a server without its API."""
+    from .app import MLPExtension
+
+    try:
+        MLPExtension.launch_standalone(["--ServerApp.reraise_server_extension_failures=True",
+                                        *argv])
+    except MLPError as e:
+        print(f"jupyter mlp: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _db(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     from .config import MLP
     from .store import SCHEMA_REVISION, Store

@@ -56,6 +56,23 @@ class MLP(Configurable):
         help="Milliseconds a SQLite writer waits for another writer before giving up.",
     ).tag(config=True)
 
+    server_url = Unicode(
+        help=(
+            "A shared jupyter-mlp server (`jupyter mlp`, e.g. a JupyterHub service at "
+            "https://hub.example.org/services/mlp) that this server's /mlp/api forwards to "
+            "instead of opening a store of its own (env MLP_SHARED_SERVER_URL; default: unset, "
+            "the embedded store). Kernels keep talking to this server with their own token."
+        ),
+    ).tag(config=True)
+
+    server_token = Unicode(
+        help=(
+            "The credential sent to `server_url`; the shared server records runs as the user "
+            "it authenticates with it (env MLP_SHARED_SERVER_TOKEN; default: "
+            "$JUPYTERHUB_API_TOKEN in a JupyterHub single-user server). Never given to kernels."
+        ),
+    ).tag(config=True)
+
     @default("home")
     def _default_home(self) -> str:
         return os.environ.get("MLP_HOME") or str(Path.home() / ".mlp")
@@ -67,6 +84,17 @@ class MLP(Configurable):
     @default("artifact_root")
     def _default_artifact_root(self) -> str:
         return os.environ.get("MLP_ARTIFACT_ROOT") or str(Path(self.home) / "artifacts")
+
+    @default("server_url")
+    def _default_server_url(self) -> str:
+        return os.environ.get("MLP_SHARED_SERVER_URL", "")
+
+    @default("server_token")
+    def _default_server_token(self) -> str:
+        token = os.environ.get("MLP_SHARED_SERVER_TOKEN")
+        if token is None and os.environ.get("JUPYTERHUB_USER"):
+            token = os.environ.get("JUPYTERHUB_API_TOKEN")
+        return token or ""
 
     @default("auto_migrate")
     def _default_auto_migrate(self) -> bool:
