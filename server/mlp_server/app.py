@@ -38,6 +38,7 @@ class MLPExtension(ExtensionApp):
     jupyter mlp db upgrade --db-url postgresql+psycopg://mlp@db/mlp
     """
     version = __version__
+    classes = [MLP]  # so --help-all lists the MLP.* settings
     # Launched on its own it is an API server: no JupyterLab, no other extension.
     load_other_extensions = False
     extension_url = "/mlp/api/v1/info"
@@ -65,7 +66,7 @@ class MLPExtension(ExtensionApp):
         # Kernels get this token, good for /mlp/api only: never the server's login token.
         self.kernel_token = secrets.token_urlsafe(32)
         self.settings.update({"mlp_config": cfg, "mlp_kernel_token": self.kernel_token})
-        if getattr(self.serverapp.identity_provider, "hub_auth", None) is not None:
+        if getattr(getattr(self.serverapp, "identity_provider", None), "hub_auth", None):
             # JupyterHub's login checks XSRF itself once it knows whether a token was used;
             # tornado's own check runs before that and would refuse token requests (JupyterHub's
             # single-user extension turns it off for the same reason).
