@@ -147,15 +147,18 @@ class LiveChart(anywidget.AnyWidget):
             out[key] = {"x": steps.tolist(), "y": values.tolist(), "n": d.count}
         return out
 
-    def _push(self) -> None:
-        """Send the series if they changed since the last push."""
+    def _push(self, final: bool = False) -> None:
+        """Send the series if they changed since the last push; with ``final``, the run's
+        final status in the same message."""
         with self._push_lock:
             with self._lock:
-                if not self._dirty:
-                    return
-                self._dirty = False
-                state = self._state()
-            self.series = state
+                dirty, self._dirty = self._dirty, False
+                state = self._state() if dirty else None
+            with self.hold_sync():
+                if state is not None:
+                    self.series = state
+                if final:
+                    self.status = self._run._data.get("status", "")
 
     # -- the end of the run ------------------------------------------------------------
 
@@ -163,11 +166,12 @@ class LiveChart(anywidget.AnyWidget):
         """Called by the pushing thread every ``PUSH_INTERVAL``."""
         # A run leaves `owned` after its last points went through the tap: read this first.
         ended = self._run.id not in self._client.owned
-        self._push()
         if ended:
             self._stop()
+        self._push(final=ended)
 
     def _stop(self) -> None:
+        """Stop listening for points."""
         with self._lock:
             if not self._live:
                 return
@@ -175,7 +179,6 @@ class LiveChart(anywidget.AnyWidget):
         if self._remove_tap is not None:
             self._remove_tap()
         _pusher.discard(self)
-        self.status = self._run._data.get("status", "")
 
     def _after_cell(self, result: Any = None) -> None:
         """After each cell: once the run has ended, show the final curve (also in the saved
@@ -183,7 +186,7 @@ class LiveChart(anywidget.AnyWidget):
         if self._run.id in self._client.owned:
             return
         self._stop()
-        self._push()
+        self._push(final=True)
         self._unhook()
         self._show_final()
 

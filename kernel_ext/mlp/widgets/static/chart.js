@@ -27,7 +27,7 @@ function svg(tag, attrs, parent) {
 export function fmt(v) {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2);
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2).replace(/\.?0+e/, "e");
   return String(+v.toPrecision(4));
 }
 

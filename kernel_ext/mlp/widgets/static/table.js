@@ -29,7 +29,13 @@ function render({ model, el }) {
 
   // Until the kernel answers (it may be busy), show that a request is on its way.
   const ask = (content) => { el.classList.add("jp-mlp-busy"); model.send(content); };
-  bar.addEventListener("submit", (ev) => { ev.preventDefault(); ask({ type: "filter", where: query.value }); });
+  const filter = () => ask({ type: "filter", where: query.value });
+  bar.addEventListener("submit", (ev) => { ev.preventDefault(); filter(); });
+  // Keys typed here are the query's, not notebook shortcuts (JupyterLab would take Enter).
+  query.addEventListener("keydown", (ev) => {
+    ev.stopPropagation();
+    if (ev.key === "Enter") { ev.preventDefault(); filter(); }
+  });
   refresh.addEventListener("click", () => ask({ type: "refresh" }));
   prev.addEventListener("click", () => ask({ type: "previous" }));
   next.addEventListener("click", () => ask({ type: "next" }));
