@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
 
+from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import PeriodicCallback
 from traitlets import Float, Int, default
@@ -132,7 +133,18 @@ class MLPExtension(ExtensionApp):
     @classmethod
     def launch_standalone(cls, argv: list[str]) -> None:
         """``jupyter mlp``: serve on its own; as a JupyterHub service when the Hub's
-        environment says so (options given on the command line still win)."""
+        environment says so (options given on the command line still win). Jupyter's own
+        routes (kernels, files, terminals) are closed: a team's users get the API only."""
         from .hub import service_args
 
-        cls.launch_instance([*service_args(os.environ), *argv])
+        cls.launch_instance([f"--ServerApp.authorizer_class={__name__}.APIOnlyAuthorizer",
+                             "--ServerApp.terminals_enabled=False",
+                             *service_args(os.environ), *argv])
+
+
+class APIOnlyAuthorizer(Authorizer):
+    """Authorizes the /mlp/api routes (resource ``mlp``) and nothing else: on a shared server,
+    users who may log runs must not start kernels or read files on it."""
+
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+        return resource == "mlp"

@@ -69,6 +69,13 @@ def test_jupyter_mlp_serves_the_api_alone_on_the_store_it_is_given(tmp_path):
         assert info["store"] == db and info["artifact_root"] == str(tmp_path / "bucket")
         assert "forwards_to" not in info
         assert server.get("lab").status_code == 404  # no JupyterLab, no other extension
+        # Jupyter's own routes are closed: logging runs here gives no kernels, no files.
+        for path in ("api/kernels", "api/sessions", "api/contents", "api/kernelspecs"):
+            assert server.get(path).status_code == 403, path
+        started = requests.post(f"{server.url}/api/kernels", json={}, timeout=30,
+                                headers={"Authorization": f"token {server.token}"})
+        assert started.status_code == 403
+        assert server.get("api/terminals").status_code in (403, 404)
         assert server.get("").headers["Location"].split("?")[0] == "/mlp/api/v1/info"
         assert requests.get(f"{server.url}/mlp/api/v1/info", timeout=30).status_code == 403
         assert "mlp_server is running without loading other extensions" in \
