@@ -221,7 +221,9 @@ class ArtifactFileHandler(MLPHandler):
 ROUTES = [
     ("info", InfoHandler, {"get": "Version handshake: server, API and schema versions"}),
     ("experiments", ExperimentsHandler, {"get": "Experiments with run counts"}),
-    ("runs", RunsHandler, {"post": "Start a run (idempotent with run_id)"}),
+    ("runs", RunsHandler, {"post": "Start a run (idempotent with run_id). Its user is the "
+                                   "authenticated one; a kernel_id of this server's kernels "
+                                   "gives its notebook's path"}),
     ("runs/search", SearchHandler, {"post": "Search runs with the query language"}),
     ("runs/resolve", ResolveHandler, {"get": "Resolve a run reference to its id"}),
     (f"runs/{RUN}", RunHandler, {"get": "A run with params, metrics, tags, artifacts",
