@@ -3,6 +3,8 @@ through the store, and their static HTML fallbacks."""
 
 from __future__ import annotations
 
+import contextvars
+import threading
 import time
 
 import numpy as np
@@ -109,6 +111,27 @@ def test_live_chart_stops_when_the_run_ends_and_keeps_the_final_curve(client, fa
     assert chart.series["acc"]["x"][-1] == 299
     assert client.flusher.taps == []
     assert chart not in chart_module._pusher._charts
+
+
+def test_pushes_from_the_thread_run_in_the_creating_cells_context(client, fast, monkeypatch):
+    # ipykernel keeps the parent message (the cell) in context variables: a push made in the
+    # creating cell's context is routed to that cell, whichever cell runs meanwhile.
+    cell = contextvars.ContextVar("cell")
+    seen = []
+    with mlp.start_run(experiment="live", name="ctx", capture=False):
+        token = cell.set("the creating cell")
+        chart = mlp.live_chart()
+        cell.reset(token)
+        push = chart._push
+
+        def spy(final=False):
+            seen.append((threading.current_thread().name, cell.get(None)))
+            push(final)
+
+        monkeypatch.setattr(chart, "_push", spy)
+        mlp.log_metric("loss", 1.0)
+        _wait_for(lambda: seen, 2.0)
+    assert seen[0] == ("mlp-live-charts", "the creating cell")
 
 
 def test_live_chart_of_an_ended_run_shows_its_history(client):

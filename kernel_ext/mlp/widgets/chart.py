@@ -247,7 +247,8 @@ class _Pusher:
     def add(self, chart: LiveChart) -> None:
         with self._lock:
             self._charts.append(chart)
-            if self._thread is None:
+            # (After a fork the parent's thread is not in the child: it shows as not alive.)
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="mlp-live-charts",
                                                 daemon=True)
                 self._thread.start()
