@@ -254,3 +254,51 @@ def test_binder_requirements_cover_the_package_dependencies():
     assert not missing, f"add {missing} to binder/requirements.txt (they are in pyproject.toml)"
     assert not any(n.startswith("psycopg") for n in listed), "no PostgreSQL on binder"
     assert os.path.getsize(BINDER / "README.md") > 0
+
+
+# -- magics and widgets -----------------------------------------------------------------------
+
+
+def _html(cell) -> str:
+    return "".join(o.get("data", {}).get("text/html", "") for o in cell.outputs
+                   if o.output_type in ("display_data", "execute_result"))
+
+
+def test_the_tracked_cell_is_a_finished_run_with_its_code(executed, demo_runs, service):
+    run = demo_runs["magic-lr"]
+    assert run["status"] == "finished"
+    assert run["tags"] == {"stage": "demo", "via": "magic"}
+    assert run["params"]["optimizer.lr"] == "0.1"
+    assert run["metrics"]["val_loss"]["count"] == 300
+    cells = service.get_capture(run["id"], "code")["cells"]
+    assert any(c["source"].startswith("%%mlp track --experiment binder-demo --name magic-lr")
+               for c in cells)
+
+
+def test_the_tracked_cell_keeps_its_final_chart_as_a_widget_and_as_html(executed):
+    nb, _ = executed
+    cell = _cell_with(nb, "%%mlp track")
+    kinds = [set(o.get("data", {})) for o in cell.outputs if o.output_type == "display_data"]
+    assert any("application/vnd.jupyter.widget-view+json" in k for k in kinds), kinds
+    html = _html(cell)
+    assert "<svg" in html and "finished" in html and "val_loss" in html
+
+
+def test_magic_search_and_show_print_what_was_asked(executed):
+    nb, _ = executed
+    runs_html = _html(_cell_with(nb, "%mlp runs --experiment binder-demo"))
+    assert "magic-lr" in runs_html and "baseline" in runs_html
+    assert "small-lr" not in runs_html or runs_html.index("magic-lr") < runs_html.index("small-lr")
+    show = "".join(_text(o) + o.get("data", {}).get("text/html", "") if "data" in o else _text(o)
+                   for o in _cell_with(nb, "%mlp show binder-demo/magic-lr").outputs)
+    assert "magic-lr" in show
+    helped = "".join(_text(o) for o in _cell_with(nb, "%mlp runs --help").outputs)
+    assert "--where" in helped and "usage" in helped
+
+
+def test_the_widgets_have_static_fallbacks(executed):
+    nb, _ = executed
+    table = _html(_cell_with(nb, "mlp.runs_table("))
+    assert "<table" in table and "magic-lr" in table
+    chart = _html(_cell_with(nb, "mlp.live_chart("))
+    assert "<svg" in chart and "train_loss" in chart
