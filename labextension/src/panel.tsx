@@ -68,7 +68,7 @@ function RunsBrowser(props: { model: RunsModel; trans: TranslationBundle }): JSX
       <ExperimentList model={model} trans={trans} />
       <FilterBox model={model} trans={trans} />
       <div className="jp-mlp-Toolbar">
-        <ColumnPicker model={model} trans={trans} />
+        {model.runs.length > 0 ? <ColumnPicker model={model} trans={trans} /> : <span />}
         {selected > 0 && (
           <span className="jp-mlp-Selection">
             {trans._n('%1 run selected', '%1 runs selected', selected)}

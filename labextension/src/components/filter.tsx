@@ -24,10 +24,10 @@ export function FilterBox(props: { model: RunsModel; trans: TranslationBundle })
         <filterIcon.react className="jp-mlp-Filter-icon" tag="span" />
         <input
           className="jp-mlp-Filter-input"
-          type="search"
+          type="text"
           spellCheck={false}
           value={draft}
-          placeholder={trans.__("metrics.loss < 0.5 and params.lr = 0.01")}
+          placeholder={trans.__('Filter, e.g. metrics.acc > 0.9 and params.lr < 0.1')}
           aria-label={trans.__('Filter runs with a query; Enter applies it')}
           aria-invalid={!!model.queryError}
           onChange={e => setDraft(e.target.value)}

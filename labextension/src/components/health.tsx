@@ -34,9 +34,14 @@ export function HealthStrip(props: { model: RunsModel; trans: TranslationBundle 
       <span className="jp-mlp-Health-text">
         {schemaBehind
           ? trans.__('Store schema %1, server needs %2: run `jupyter mlp db upgrade`', info.schema ?? '?', info.schema_expected ?? '?')
-          : trans.__('jupyter-mlp %1 · %2', info.version, info.store)}
+          : trans.__('jupyter-mlp %1 · %2', info.version, storeKind(info.store))}
       </span>
       {updated && <span className="jp-mlp-Health-updated">{trans.__('updated %1', updated)}</span>}
     </div>
   );
+}
+
+/** `postgresql+psycopg://u@db/mlp` → `postgresql`; the full URL is in the strip's title. */
+function storeKind(url: string): string {
+  return (url.split(':')[0] || url).split('+')[0];
 }
