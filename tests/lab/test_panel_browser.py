@@ -7,43 +7,22 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
+import lab_browser
 import pytest
-
 from conftest import JupyterServer
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = os.environ.get("MLP_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"]
 PANEL_TAB = '.lm-TabBar-tab[data-id="jp-mlp-sidebar"]'
 ROWS = "#jp-mlp-sidebar .jp-mlp-Run"
 
 pytestmark = pytest.mark.slow
-
-
-def _browser_or_skip():
-    """Playwright's sync API, or a skip outside CI when the browser or Playwright is missing
-    (in CI a missing browser is a failure: bootstrap installs it)."""
-    missing = None
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        missing = f"{CHROMIUM} (apt-get install chromium)"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing = "playwright (pip install playwright)"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests need {missing}; scripts/bootstrap.sh installs it")
-        pytest.skip(f"browser tests need {missing}")
-    return sync_playwright
+chromium = lab_browser.chromium  # the shared fixture
 
 
 def log_runs(server: JupyterServer, runs: list[dict]) -> None:
@@ -91,21 +70,18 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(lab):
-    sync_playwright = _browser_or_skip()
+def page(lab, chromium):
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        pg = context.new_page()
-        pg.set_default_timeout(30_000)
-        messages: list[str] = []
-        pg.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
-        try:
-            yield pg
-        finally:
-            (ARTIFACTS / "console.log").write_text("\n".join(messages))
-            browser.close()
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    messages: list[str] = []
+    pg.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
+    try:
+        yield pg
+    finally:
+        (ARTIFACTS / "console.log").write_text("\n".join(messages))
+        context.close()
 
 
 def shot(page, name: str) -> None:
