@@ -29,10 +29,10 @@ def test_a_hub_single_user_servers_runs_are_its_hub_users(tmp_path, monkeypatch)
         assert start_run(server)["user"] == "ada"
         session, conn = start_kernel(server, "k.ipynb")  # the kernel's own token
         try:
-            out = execute(conn, "import mlp\nprint(mlp.start_run(experiment='who').user)\n")
+            out = execute(conn, "import mlp\nprint('RESULT', mlp.start_run(experiment='who').user)\n")
         finally:
             rest(server, "DELETE", f"api/sessions/{session['id']}")
-        assert out.splitlines()[-1] == "ada"
+        assert "RESULT ada" in out, out
     finally:
         server.stop()
 
