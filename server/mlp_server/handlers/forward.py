@@ -191,27 +191,10 @@ class ForwardHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def get(self, path: str) -> None:
+        """Every method alike: the request goes on as it came (prepare checked who sent it)."""
         await self._forward()
 
-    @web.authenticated
-    @authorized
-    async def post(self, path: str) -> None:
-        await self._forward()
-
-    @web.authenticated
-    @authorized
-    async def put(self, path: str) -> None:
-        await self._forward()
-
-    @web.authenticated
-    @authorized
-    async def patch(self, path: str) -> None:
-        await self._forward()
-
-    @web.authenticated
-    @authorized
-    async def delete(self, path: str) -> None:
-        await self._forward()
+    post = put = patch = delete = get
 
 
 class ForwardInfoHandler(MLPHandler):
