@@ -16,9 +16,10 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-
                   "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """A Playwright Browser running Debian's chromium (no browser download)."""
+    """A Playwright Browser running Debian's chromium (no browser download). Per module: two
+    of Playwright's sync drivers cannot run at once, and other modules may start their own."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
