@@ -191,3 +191,33 @@ def test_query_and_order_survive_a_reload(lab, page):
     assert wait_for_names(page, ["lr-0.1", "lr-0.03", "lr-0.01"]) == ["lr-0.1", "lr-0.03", "lr-0.01"]
     assert page.locator("#jp-mlp-sidebar .jp-mlp-Filter-input").input_value() == "params.lr <= 0.1"
     shot(page, "07-restored")
+
+
+def test_a_running_run_ticks_along_and_finishes(lab, page):
+    code = textwrap.dedent("""
+        import time, mlp
+        with mlp.start_run(experiment="panel-demo", name="ticking", capture=False):
+            mlp.log_params({"lr": 0.05})
+            for step in range(40):
+                mlp.log_metric("acc", step / 100, step=step)
+                mlp.flush()
+                time.sleep(0.25)
+    """)
+    env = {**os.environ, "MLP_SERVER_URL": lab.url, "MLP_TOKEN": lab.token,
+           "MLP_SYSTEM_METRICS_INTERVAL": "0"}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        row = page.locator(ROWS, has_text="ticking")  # the filter params.lr <= 0.1 is still on
+        row.locator(".jp-mlp-StatusBadge", has_text="running").wait_for(timeout=15_000)
+        acc = row.locator(".jp-mlp-col-metric").first
+        first = acc.inner_text()
+        shot(page, "08-running")
+        deadline = time.time() + 10
+        while acc.inner_text() == first and time.time() < deadline:
+            time.sleep(0.2)
+        assert acc.inner_text() != first, "the running run's metric did not change on screen"
+        assert proc.wait(timeout=60) == 0
+        row.locator(".jp-mlp-StatusBadge", has_text="finished").wait_for(timeout=15_000)
+        assert acc.inner_text() == "0.39"
+    finally:
+        proc.kill()
