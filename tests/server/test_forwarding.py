@@ -99,21 +99,32 @@ def test_the_credential_for_the_shared_server_is_its_own(shared, user_server):
     assert api(shared, "GET", "experiments", token=user_server.token).status_code == 403
 
 
-def test_an_unreachable_shared_server_gives_a_502_naming_it(tmp_path):
-    (tmp_path / "gone").mkdir()
-    gone = JupyterServer.start(tmp_path / "gone", f"sqlite:///{tmp_path / 'gone.db'}")
+def test_a_shared_server_away_or_refusing_is_named_with_the_fix(tmp_path):
+    from urllib.parse import urlparse
+
+    (tmp_path / "team").mkdir()
+    db = f"sqlite:///{tmp_path / 'team.db'}"
+    team = JupyterServer.start(tmp_path / "team", db)
     user = JupyterServer.start(tmp_path, f"sqlite:///{tmp_path / 'u.db'}", (
-        f"--MLP.server_url={gone.url}", f"--MLP.server_token={gone.token}"))
+        f"--MLP.server_url={team.url}", f"--MLP.server_token={team.token}"))
+    calls = (("GET", "info"), ("POST", "runs"), ("POST", "metrics"), ("GET", "experiments"))
     try:
-        gone.stop()
-        for method, path in (("GET", "info"), ("POST", "runs"), ("POST", "metrics"),
-                             ("GET", "experiments")):
+        team.stop()
+        for method, path in calls:
             resp = api(user, method, path, data=b"{}" if method == "POST" else None)
             assert resp.status_code == 502, (path, resp.status_code, resp.text)
-            body = resp.json()
-            assert gone.url in body["message"] and "unreachable" in body["message"]
+            assert team.url in resp.json()["message"] and "unreachable" in resp.json()["message"]
+        # Back with another token: it refuses this server's credential, not the client's.
+        team = JupyterServer.start(tmp_path / "team", db, port=urlparse(team.url).port)
+        for method, path in calls:
+            resp = api(user, method, path, data=b"{}" if method == "POST" else None)
+            assert resp.status_code == 403, (path, resp.status_code, resp.text)
+            message = resp.json()["message"]
+            assert "refused this server's credential" in message and team.url in message
+            assert "check c.MLP.server_token" in message
     finally:
         user.stop()
+        team.stop()
 
 
 def test_a_bad_server_url_stops_the_extension_with_its_name(tmp_path):

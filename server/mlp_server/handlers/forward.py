@@ -59,6 +59,18 @@ class Upstream:
             f"{'did not answer in time' if timed_out else 'is unreachable'}: {e}. "
             "Check that it runs and that this server can reach it."))
 
+    def refusal(self, status: int, body: bytes) -> dict:
+        """The error for a 401/403 from the shared server: it refused this server's
+        credential, not the client's, and the fix is here."""
+        try:
+            said = json.loads(body).get("message")
+        except (ValueError, AttributeError):
+            said = body[:200].decode(errors="replace")
+        return {"error": "HTTPError", "field": None, "message": (
+            f"the shared jupyter-mlp server at {self.url} refused this server's credential "
+            f"({status} {said or ''}): check c.MLP.server_token"
+            f"{'' if self.token else ', which is not set'}")}
+
     def close(self) -> None:
         self.client.close()
 
@@ -87,6 +99,7 @@ class ForwardHandler(MLPHandler):
         self._status = 502
         self._headers_in = HTTPHeaders()
         self._started = False
+        self._refusal: list[bytes] = []
         self._buffered: list[bytes] | None = None
         self._chunks: asyncio.Queue[bytes | None] | None = None
         method, path = self.request.method or "GET", self.path_kwargs["path"]
@@ -131,7 +144,14 @@ class ForwardHandler(MLPHandler):
             if self._started:
                 raise  # part of the answer is out: all that is left is to cut it short
             raise self.upstream.failure(e) from None
+        if self._status in (401, 403):
+            self._refused(b"".join(self._refusal))
         self._start()
+
+    def _refused(self, body: bytes) -> None:
+        self._start()
+        self.set_header("Content-Type", "application/json")
+        self.write(dumps(self.upstream.refusal(self._status, body)))
 
     async def _rewritten(self, raw: bytes) -> bytes:
         """A run's creation with its kernel's notebook path (see ``with_notebook_path``); a
@@ -162,6 +182,9 @@ class ForwardHandler(MLPHandler):
                 self.set_header(name, self._headers_in[name])
 
     def _on_chunk(self, chunk: bytes) -> None:
+        if self._status in (401, 403):
+            self._refusal.append(chunk)  # rewritten once complete, see _refused
+            return
         self._start()
         self.write(chunk)
         # A client that went away fails this write; the call is cancelled then, not an error.
@@ -213,6 +236,9 @@ class ForwardInfoHandler(MLPHandler):
             info = json.loads(resp.body)
         except ValueError:
             info = None
+        if resp.code in (401, 403):
+            self.reply(upstream.refusal(resp.code, resp.body), resp.code)
+            return
         if resp.code != 200 or not isinstance(info, dict):
             self.set_status(resp.code if resp.code >= 400 else 502)
             self.set_header("Content-Type", "application/json")
