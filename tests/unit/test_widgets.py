@@ -4,8 +4,13 @@ through the store, and their static HTML fallbacks."""
 from __future__ import annotations
 
 import contextvars
+import json
+import os
+import shutil
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -235,3 +240,85 @@ def test_widgets_are_only_offered_inside_a_kernel():
     from mlp import widgets
 
     assert widgets.available() is False  # pytest is no Jupyter kernel
+
+
+# -- the chart's drawing logic (chart.js, run by node) -----------------------------------
+
+CHART_JS = Path(chart_module.__file__).parent / "static" / "chart.js"
+
+
+def _node(tmp_path, body: str, timeout: float = 20):
+    """Run ``body`` (an ES module that imports chart.js's exports as ``c`` and prints JSON)
+    with node; its output, parsed. A loop that never ends fails by the timeout."""
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("CI"):
+            pytest.fail("the chart.js tests need node")
+        pytest.skip("the chart.js tests need node")
+    (tmp_path / "chart.mjs").write_text(CHART_JS.read_text())
+    (tmp_path / "test.mjs").write_text('import * as c from "./chart.mjs";\n' + body)
+    try:
+        proc = subprocess.run([node, str(tmp_path / "test.mjs")], capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"chart.js did not return within {timeout} s")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_chart_ticks_end_for_any_range_a_few_rounding_errors_wide(tmp_path):
+    out = _node(tmp_path, """
+const cases = [[0.3, 0.1 + 0.2], [0.001 - 1e-19, 0.001 + 3e-19], [0, 1], [-5, 1e6],
+  [1.7e18, 1.7e18 + 4096], [1, 1], [2, 1], [NaN, 1], [-Infinity, Infinity], [0, 5e-324]];
+for (let i = 0; i < 2000; i++) {  // a few ulps either side of values of every magnitude
+  const v = (Math.random() - 0.5) * 10 ** (Math.random() * 40 - 20);
+  cases.push([v, v + Math.abs(v) * 2 ** -52 * Math.floor(Math.random() * 8)]);
+}
+const out = {};
+for (const n of [2, 5, 14]) {
+  out[n] = cases.map(([lo, hi]) => c.ticks(lo, hi, n)).map((t) => [t.length,
+    t.every((v, i) => i === 0 || v > t[i - 1])]);
+}
+out.unit = c.ticks(0, 1, 5);
+console.log(JSON.stringify(out));
+""")
+    assert out["unit"] == [0, 0.2, 0.4, 0.6, 0.8, 1]
+    for n in (2, 5, 14):
+        assert all(1 <= length <= 2 * n + 2 and ascending for length, ascending in out[str(n)])
+
+
+def test_chart_range_of_a_constant_metric_is_padded_whatever_the_smoothing(tmp_path):
+    out = _node(tmp_path, """
+const out = [];
+for (const v of [0.001, 0.1, 3e-4, 0.5, 1, 64, 0, -2, 1e15]) {
+  for (const w of [0, 0.3, 0.6, 0.9, 0.99]) {
+    const ys = new Array(500).fill(v), all = ys.concat(c.smooth(ys, w));
+    const [y0, y1] = c.yRange(Math.min(...all), Math.max(...all));
+    out.push([v, y0, y1, c.ticks(y0, y1, 5).length]);
+  }
+}
+console.log(JSON.stringify(out));
+""")
+    for v, y0, y1, n in out:
+        pad = abs(v) * 0.05 or 1
+        assert y0 < v < y1 and y1 - y0 >= 2 * pad and 2 <= n <= 12, (v, y0, y1, n)
+
+
+def test_chart_zoom_keeps_a_drawable_width_however_often_repeated(tmp_path):
+    out = _node(tmp_path, """
+const out = [];
+for (const [x0, x1] of [[0, 1000], [1.7e18, 1.7e18 + 1e6], [-50, 50]]) {
+  let z = [x0, x1];
+  for (let i = 0; i < 200; i++) {  // drag across the middle tenth, again and again
+    const w = z[1] - z[0];
+    z = c.atLeast(z[0] + 0.45 * w, z[0] + 0.55 * w, 2);
+  }
+  out.push([z[1] - z[0], c.ticks(z[0], z[1], 7).length]);
+}
+out.push(c.atLeast(5, 5, 2), c.atLeast(0, 100, 2));
+console.log(JSON.stringify(out));
+""")
+    *zooms, one_step, wide = out
+    for width, n in zooms:
+        assert width >= 2 and 1 <= n <= 16
+    assert one_step == [4, 6] and wide == [0, 100]

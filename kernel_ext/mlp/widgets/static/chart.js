@@ -31,17 +31,53 @@ export function fmt(v) {
   return String(+v.toPrecision(4));
 }
 
-// About n round numbers between lo and hi.
+// About n round numbers between lo and hi: lo + i * step, never more than 2n + 2 of them
+// (adding step to v again and again stops moving v once step is below v's rounding). A span
+// too narrow for its magnitude to hold distinct round numbers gives just [lo].
 export function ticks(lo, hi, n) {
   const span = hi - lo;
-  if (!(span > 0)) return [lo];
+  n = Math.max(1, n);
+  if (!(span > 0) || !Number.isFinite(span) || span <= tiny(lo, hi)) return [lo];
   const mag = 10 ** Math.floor(Math.log10(span / n));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => span / s <= n) || 10 * mag;
+  const first = Math.ceil(lo / step);
+  if (!Number.isFinite(first)) return [lo];  // a step below the smallest double
   const out = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+  for (let i = 0; i <= 2 * n + 2; i++) {
+    const v = (first + i) * step;
+    if (v > hi + step * 1e-9) break;
     out.push(+v.toPrecision(12));
   }
-  return out;
+  return out.length ? out : [lo];
+}
+
+// The narrowest span worth drawing between lo and hi: a few parts in a billion of their
+// magnitude (values closer than that are the same to a tick label, and to a pixel).
+function tiny(lo, hi) {
+  return Math.max(Math.abs(lo), Math.abs(hi)) * 1e-9;
+}
+
+// [lo, hi] widened about its middle to at least `min` (and tiny(lo, hi)) wide: the x range of
+// a series of one step, or of a zoom however often repeated.
+export function atLeast(lo, hi, min) {
+  const need = Math.max(min, tiny(lo, hi));
+  if (hi - lo >= need) return [lo, hi];
+  const mid = lo / 2 + hi / 2;
+  return [mid - need / 2, mid + need / 2];
+}
+
+// The y range to draw for values from lo to hi: padded by 4%. A constant metric (which
+// smoothing turns into values a few rounding errors apart) gets +-5% of its magnitude (+-1
+// at 0), nothing drawn gets [0, 1].
+export function yRange(lo, hi) {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || hi < lo) return [0, 1];
+  if (hi - lo <= tiny(lo, hi)) {
+    const mid = lo / 2 + hi / 2, pad = Math.abs(mid) * 0.05 || 1;
+    lo = mid - pad;
+    hi = mid + pad;
+  }
+  const pad = (hi - lo) * 0.04;
+  return [lo - pad, hi + pad];
 }
 
 // Exponential moving average, debiased at the start (as TensorBoard smooths).
@@ -161,7 +197,7 @@ function render({ model, el }) {
     }
     let [x0, x1] = zoom || [Math.min(...visible.map((l) => l.xs[0])),
       Math.max(...visible.map((l) => l.xs[l.xs.length - 1]))];
-    if (x1 <= x0) { x0 -= 1; x1 += 1; }
+    [x0, x1] = atLeast(x0, x1, 2);
     let y0 = Infinity, y1 = -Infinity;
     for (const l of visible) {
       const from = lowerBound(l.xs, x0), to = lowerBound(l.xs, x1 + 1e-9);
@@ -173,10 +209,7 @@ function render({ model, el }) {
         }
       }
     }
-    if (!Number.isFinite(y0)) { y0 = 0; y1 = 1; }
-    if (y1 <= y0) { const pad = Math.abs(y0) * 0.05 || 1; y0 -= pad; y1 += pad; }
-    const padY = (y1 - y0) * 0.04;
-    y0 -= padY; y1 += padY;
+    [y0, y1] = yRange(y0, y1);
     const X = (x) => M.l + ((x - x0) / (x1 - x0)) * pw;
     const Y = (y) => M.t + (1 - (y - y0) / (y1 - y0)) * ph;
 
@@ -269,7 +302,7 @@ function render({ model, el }) {
     if (drag !== null && view && Math.abs(end - drag) > 4) {
       const { x0, x1, pw } = view;
       const at = (px) => x0 + ((Math.min(Math.max(px, M.l), M.l + pw) - M.l) / pw) * (x1 - x0);
-      zoom = [at(Math.min(drag, end)), at(Math.max(drag, end))];
+      zoom = atLeast(at(Math.min(drag, end)), at(Math.max(drag, end)), 2);
       schedule();
     }
     drag = null;
