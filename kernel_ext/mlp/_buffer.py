@@ -11,7 +11,6 @@ are never dropped for lack of room; a loop that outruns the store slows down.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -20,7 +19,7 @@ from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .errors import MLPError
+from .errors import MLPError, ServerFault
 
 if TYPE_CHECKING:
     from ._spool import Spool
@@ -44,6 +43,8 @@ class MetricBuffer:
         #: Points buffered or waiting for a retry; what the capacity bounds.
         self.count = 0
         self.wakeup = threading.Event()
+        #: How many times a caller had to wait for room (a store slower than the loop).
+        self.waits = 0
 
     @property
     def capacity(self) -> int:
@@ -73,8 +74,10 @@ class MetricBuffer:
                     # flusher stores the last batch (its points still count).
                     self.wakeup.set()
                 # The flusher's own additions (system metrics) must never wait on itself.
-                while block and self.count >= self.capacity:
-                    self._drained.wait(1.0)
+                if block and self.count >= self.capacity:
+                    self.waits += 1
+                    while self.count >= self.capacity:
+                        self._drained.wait(1.0)
 
     def take(self) -> Batch:
         """Hand over the buffered points; they still count until ``release``."""
@@ -88,7 +91,7 @@ class MetricBuffer:
     def release(self, points: int) -> None:
         """``points`` handed over by ``take`` are stored (or given up): make room."""
         with self.lock:
-            self.count -= points
+            self.count = max(0, self.count - points)
             self._drained.notify_all()
 
     def forget(self, run_id: str) -> None:
@@ -105,6 +108,21 @@ def points_in(batch: Batch) -> int:
     return sum(len(s[2]) for s in batch.values())
 
 
+def _transient(e: BaseException) -> bool:
+    """Whether storing may succeed later as it is: the store is away, busy or locked, or the
+    credentials are being fixed. Anything else is about the data, or a bug."""
+    from .errors import AccessDenied, StoreUnavailable
+
+    if isinstance(e, (AccessDenied, StoreUnavailable)):
+        return True
+    if isinstance(e, MLPError):
+        return False
+    if isinstance(e, (ConnectionError, TimeoutError)):
+        return True
+    # The database driver (in-process): a lock, a restart, a dropped connection.
+    return type(e).__name__ in {"OperationalError", "InterfaceError", "DisconnectionError"}
+
+
 class Flusher:
     """Sends buffered points through ``send`` from one daemon thread.
 
@@ -113,8 +131,9 @@ class Flusher:
     lasts (``spool_after``) it goes to the on-disk spool with everything newer,
     and the spool is replayed, oldest first, once the store answers. A batch
     the store refuses (an ``MLPError``, e.g. its run was deleted) is split so
-    that only the refused series are given up; the refusal is raised by the
-    next ``flush()`` a user calls, and logged.
+    that only the refused series are given up; a series the server fails on
+    for another reason (a bug) is set aside on disk. Either is logged and
+    raised by the next ``flush()``, and by the end of its own run.
     """
 
     def __init__(
@@ -131,9 +150,11 @@ class Flusher:
         self.periodic = periodic
         self._send_lock = threading.Lock()
         self._pending: Batch = {}
-        #: The id of the pending batch: sent again after a failure, it is stored once.
+        #: The id of the pending batch: the store remembers each of its series by it, so
+        #: sending it again (whole or split) never stores a series twice.
         self._pending_id: str | None = None
-        self._refused: list[MLPError] = []
+        #: (run id, error) of series given up, until a flush (or the run's end) raises them.
+        self._refused: list[tuple[str, MLPError]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing_since: float | None = None
@@ -185,15 +206,19 @@ class Flusher:
             if raise_errors:
                 self.raise_refused()
 
-    def raise_refused(self) -> None:
-        if self._refused:
-            first, self._refused = self._refused[0], []
-            raise first
+    def raise_refused(self, run_id: str | None = None) -> None:
+        """Raise (and forget) the first refusal kept, of one run or of any."""
+        mine = [r for r in self._refused if run_id is None or r[0] == run_id]
+        if mine:
+            self._refused = [r for r in self._refused if r not in mine]
+            raise mine[0][1]
 
     def settle(self) -> bool:
         """Flush; when the store is away, put everything on disk instead. True when every
         point reached the store (refusals are kept for ``raise_refused``)."""
         with self._send_lock:
+            if self.spool is not None:
+                self.spool.rescan()  # files a forked child or a dead process left meanwhile
             self._flush(raise_errors=False)
             # A backlog bigger than one replay's budget: keep going while the store answers.
             while self._failing_since is None and (self._pending or self.spooled):
@@ -212,19 +237,28 @@ class Flusher:
         if self.spool is None:
             return False
         with self._send_lock:
-            self.spool.write_op(op)
+            try:
+                self.spool.write_op(op)
+            except OSError as e:
+                log.warning("mlp: could not keep %s on disk in %s: %s", op.get("op"),
+                            self.spool.dir, e)
+                return False
         return True
 
     def _flush(self, raise_errors: bool) -> None:
         # What failed before goes first, and nothing newer is taken while it still fails,
         # so the buffer's bound holds while the store is away.
-        if self._pending and not self._try(self._pending, self._pending_id, raise_errors):
-            return
+        if self._pending:
+            if not self._try(self._pending, self._pending_id, raise_errors):
+                return
+            self._pending = {}
         if self.spool is not None and self.spool and not self._replay(raise_errors):
             return
-        self._pending, self._pending_id = self._take(), uuid.uuid4().hex
-        if self._pending and self._try(self._pending, self._pending_id, raise_errors):
-            self._pending = {}
+        batch, batch_id = self._take(), uuid.uuid4().hex
+        if batch:
+            self._pending, self._pending_id = batch, batch_id
+            if self._try(batch, batch_id, raise_errors):
+                self._pending = {}
 
     def _take(self) -> Batch:
         batch = self.buffer.take()
@@ -237,18 +271,22 @@ class Flusher:
         return batch
 
     def _try(self, batch: Batch, batch_id: str | None, raise_errors: bool) -> bool:
-        """Store ``batch``; False when (what is left of) it must be retried later."""
+        """Store ``batch``; False when (what is left of) it must be retried later. Series
+        leave ``batch`` as they are stored or given up."""
+        points = points_in(batch)
         try:
             self.send(batch, batch_id)
-        except MLPError:
-            try:
-                self._send_each(batch, batch_id)
-            except Exception as e:
-                return self._failed(e, raise_errors)
         except Exception as e:
-            return self._failed(e, raise_errors)
+            if _transient(e):
+                return self._failed(e, raise_errors)
+            try:
+                self._send_each(batch, batch_id, counted=True)
+            except Exception as e2:
+                return self._failed(e2, raise_errors)
+            self._recovered()
+            return True
         self._recovered()
-        self.buffer.release(points_in(batch))
+        self.buffer.release(points)
         return True
 
     def _replay(self, raise_errors: bool) -> bool:
@@ -260,23 +298,19 @@ class Flusher:
             done = self.spool.replay(self._send_replayed, self._apply_replayed,
                                      between=self._spool_overflow,
                                      budget=max(2.0, 5 * self.interval))
+        except _StopReplay:
+            return False  # newer points could not go to disk: they are pending now
         except Exception as e:
             return self._failed(e, raise_errors)
         self._recovered()
         return done
 
-    def _spool_overflow(self) -> None:
-        assert self.spool is not None
-        if len(self.buffer) >= self.buffer.half:
-            batch = self._take()
-            if batch:
-                self.spool.write_batch(batch, uuid.uuid4().hex)
-                self.buffer.release(points_in(batch))
-
     def _send_replayed(self, batch: Batch, batch_id: str | None) -> None:
         try:
             self.send(batch, batch_id)
-        except MLPError:
+        except Exception as e:
+            if _transient(e):
+                raise
             self._send_each(batch, batch_id, counted=False)
 
     def _apply_replayed(self, op: dict) -> None:
@@ -284,7 +318,10 @@ class Flusher:
             return
         try:
             self.apply_op(op)
-        except MLPError as e:  # refused for good (e.g. the run was deleted): give it up
+        except Exception as e:
+            if _transient(e):
+                raise
+            # Refused for good (e.g. the run was deleted): give it up.
             log.warning("mlp: a spooled %s was refused: %s", op.get("op"), e)
 
     def _recovered(self) -> None:
@@ -306,46 +343,83 @@ class Flusher:
     def _spool_if_due(self, force: bool) -> bool:
         """While the store fails: after ``spool_after`` seconds, or when the buffer is half
         full, move what waits (the failed batch, then everything newer) to disk and free the
-        buffer, so the loop never waits on an outage. True when nothing is left in memory."""
+        buffer, so the loop never waits on an outage. True when nothing is left in memory.
+        A batch that cannot be written stays in memory (as the pending one)."""
         if self.spool is None or self._failing_since is None:
             return False
         due = force or (time.monotonic() - self._failing_since >= self.spool_after
                         or len(self.buffer) >= self.buffer.half)
         if not due:
             return False
-        try:
-            for batch, batch_id in ((self._pending, self._pending_id),
-                                    (self._take(), uuid.uuid4().hex)):
-                if batch:
-                    self.spool.write_batch(batch, batch_id)
-                    self.buffer.release(points_in(batch))
+        if self._pending:
+            if not self._write_to_spool(self._pending, self._pending_id):
+                return False
             self._pending = {}
-        except OSError as e:  # a full or read-only disk: the points stay in memory
-            log.warning("mlp: could not keep metrics on disk in %s: %s", self.spool.dir, e)
+        batch, batch_id = self._take(), uuid.uuid4().hex
+        if batch and not self._write_to_spool(batch, batch_id):
+            self._pending, self._pending_id = batch, batch_id
             return False
         return True
 
-    def _send_each(self, batch: Batch, batch_id: str | None, counted: bool = True) -> None:
-        """One series at a time, giving up only the refused ones. Stored series leave
-        ``batch`` as they go, so a retry after a failure never stores them twice."""
+    def _write_to_spool(self, batch: Batch, batch_id: str | None) -> bool:
+        assert self.spool is not None
+        try:
+            self.spool.write_batch(batch, batch_id)
+        except OSError as e:  # a full or read-only disk: the points stay in memory
+            log.warning("mlp: could not keep metrics on disk in %s: %s", self.spool.dir, e)
+            return False
+        self.buffer.release(points_in(batch))
+        return True
+
+    def _spool_overflow(self) -> None:
+        if len(self.buffer) >= self.buffer.half:
+            batch, batch_id = self._take(), uuid.uuid4().hex
+            if batch and not self._write_to_spool(batch, batch_id):
+                # Nothing is pending during a replay: these wait in memory, sent next.
+                self._pending, self._pending_id = batch, batch_id
+                raise _StopReplay
+
+    def _send_each(self, batch: Batch, batch_id: str | None, counted: bool) -> None:
+        """One series at a time (the store remembers each by the batch's id), giving up only
+        the ones refused; a transient failure stops here and leaves the rest in ``batch``.
+        A series the server fails on for another reason is set aside on disk."""
         for k in list(batch):
             s = batch[k]
             try:
-                # Its own id, derived from the batch's: stable across retries.
-                part = None if batch_id is None else \
-                    f"{batch_id}/{hashlib.sha256(repr(k).encode()).hexdigest()[:16]}"
-                self.send({k: s}, part)
-            except MLPError as e:
-                log.warning("mlp: %d points of metric %r were refused: %s", len(s[2]), k[1], e)
-                self._refused.append(e)
+                self.send({k: s}, batch_id)
+            except Exception as e:
+                if _transient(e):
+                    raise
+                self._give_up(k, s, batch_id, e)
             del batch[k]
             if counted:
                 self.buffer.release(len(s[2]))
 
+    def _give_up(self, k: tuple[str, str], s: Arrays, batch_id: str | None,
+                 e: Exception) -> None:
+        n = len(s[2])
+        if isinstance(e, MLPError) and not isinstance(e, ServerFault):
+            log.warning("mlp: %d points of metric %r were refused: %s", n, k[1], e)
+            self._refused.append((k[0], e))
+            return
+        where = None
+        if self.spool is not None:
+            try:
+                where = self.spool.set_aside({k: s}, batch_id)
+            except OSError:
+                where = None
+        message = (f"{n} points of metric {k[1]!r} could not be stored ({e}); "
+                   + (f"they are kept in {where}" if where else "they were dropped"))
+        log.warning("mlp: %s", message)
+        self._refused.append((k[0], ServerFault(message, field=k[1])))
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.buffer.wakeup.wait(self.interval)
-            self.flush(raise_errors=False)
+            try:
+                self.flush(raise_errors=False)
+            except Exception as e:  # never let the only thread that stores points die
+                log.warning("mlp: storing metrics failed unexpectedly: %r", e)
             if self.periodic is not None:
                 # Under the send lock, so an ending run's flush can't interleave with it.
                 with self._send_lock:
@@ -353,3 +427,7 @@ class Flusher:
                         self.periodic()
                     except Exception as e:  # a failed heartbeat must not stop the flusher
                         log.debug("mlp: periodic task failed: %s", e)
+
+
+class _StopReplay(Exception):
+    """Newer points could not be written behind the backlog: stop replaying for now."""

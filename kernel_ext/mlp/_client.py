@@ -182,7 +182,8 @@ class Client:
             with self._lock:
                 self.owned.pop(run.id, None)
             self.buffer.forget(run.id)
-        self.flusher.raise_refused()
+        if not sys.exc_info()[0]:  # never hide the exception a run ends with
+            self.flusher.raise_refused(run.id)
 
     def _spool_end(self, run: Run, status: str, reason: str | None,
                    error: Exception | None) -> bool:
@@ -257,6 +258,11 @@ class Client:
             raise InvalidInput(
                 f"metric name must be a non-empty string of at most 255 characters without NUL, "
                 f"got {key!r}", field="key")
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"metric name {key!r} is not valid text (a lone surrogate)",
+                               field="key") from None
         self._keys.add(key)
 
     def flush(self) -> None:
@@ -453,7 +459,10 @@ _held_for_fork = False
 
 def _before_fork() -> None:
     global _held_for_fork
-    _held_for_fork = _client is not None and _client.flusher.hold()
+    # Only an in-process store has driver locks a child could inherit held; over HTTP a
+    # fork (a DataLoader's workers) must not wait for a slow upload.
+    _held_for_fork = (_client is not None and _client._transport is not None
+                      and _client._transport.kind == "in-process" and _client.flusher.hold())
 
 
 def _after_fork_in_parent() -> None:

@@ -8,8 +8,11 @@ waits on an outage. When the store answers again, the files are replayed in the
 order they were written, before anything newer, and deleted once stored.
 
 Files left behind by a process that died (a killed kernel, a laptop switched
-off) are replayed by the next process that logs to the same destination: it
-claims each one with an atomic rename, so two processes never send it twice.
+off, a forked child) are replayed by the next process on the same host that
+logs to the same destination: it claims each one with an atomic rename, so two
+processes never send it twice (and the store takes each batch once anyway).
+A series the server cannot store for a reason other than an outage (a bug) is
+set aside as a ``.bad`` file next to them, never replayed by itself.
 
 File names sort in write order: ``<time ns>-<pid>-<seq>.<kind>`` where kind is
 ``mlpm`` (a metric batch in the wire format) or ``json`` (an operation such as
@@ -23,6 +26,7 @@ import json
 import logging
 import os
 import re
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -58,12 +62,19 @@ def _pid_alive(pid: int) -> bool:
 class Spool:
     """The on-disk queue of one destination. Used from the flusher's thread (under its lock)."""
 
+    #: Seconds between looks for files other processes left, while there is none.
+    RESCAN_EVERY = 5.0
+
     def __init__(self, root: Path, destination: str) -> None:
         digest = hashlib.sha256(destination.encode()).hexdigest()[:16]
-        self.dir = Path(root) / digest
+        # Per host: process ids mean nothing across hosts sharing a home folder.
+        host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
+        self.dir = Path(root) / digest / host
         self.destination = destination
         self._seq = 0
         self._files: list[Path] | None = None  # None: not scanned yet
+        self._scanned_at = 0.0
+        self._unreadable = False
         self.points = 0  # points spooled by this process and not yet replayed
 
     # -- writing ---------------------------------------------------------------------
@@ -72,20 +83,22 @@ class Spool:
         self._seq += 1
         return self.dir / f"{time.time_ns():020d}-{os.getpid()}-{self._seq % 1_000_000:06d}.{kind}"
 
-    def _write(self, kind: str, data: bytes) -> Path:
+    def _write(self, kind: str, data: bytes, path: Path | None = None) -> Path:
         files = self.files()  # scanned before this file exists, so it is listed once
         self.dir.mkdir(parents=True, exist_ok=True)
-        readme = self.dir / "DESTINATION"
+        readme = self.dir.parent / "DESTINATION"
         if not readme.exists():
             readme.write_text(self.destination + "\n")
-        path = self._name(kind)
+        keep = path is None
+        path = path or self._name(kind)
         tmp = path.with_suffix(".tmp")
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)  # a reader never sees half a file
-        files.append(path)
+        if keep:
+            files.append(path)
         return path
 
     def write_batch(self, batch: dict, batch_id: str | None = None) -> Path:
@@ -101,18 +114,42 @@ class Spool:
     def write_op(self, op: dict[str, Any]) -> Path:
         return self._write("json", json.dumps(op).encode())
 
+    def set_aside(self, batch: dict, batch_id: str | None = None) -> Path:
+        """Points the server failed on (not an outage): kept as a ``.bad`` file for a person
+        to look at, never replayed by itself."""
+        from .transport import wire
+
+        self._seq += 1
+        path = self.dir / f"{time.time_ns():020d}-{os.getpid()}-{self._seq % 1_000_000:06d}.bad"
+        return self._write("bad", wire.encode([(r, k, *s) for (r, k), s in batch.items()],
+                                              batch_id), path)
+
     # -- reading ---------------------------------------------------------------------
 
     def files(self) -> list[Path]:
-        """This process's files, and the ones of processes that are gone, oldest first."""
-        if self._files is None:
-            self._files = self._scan()
+        """This process's files, and the ones of processes that are gone, oldest first.
+        While there are none, the folder is looked at again every ``RESCAN_EVERY`` s."""
+        if self._files is None or (not self._files and
+                                   time.monotonic() - self._scanned_at > self.RESCAN_EVERY):
+            self.rescan()
+        assert self._files is not None
         return self._files
+
+    def rescan(self) -> None:
+        """Look for files left by processes that ended (a forked child, a killed kernel)."""
+        known = set(self._files or [])
+        self._files = sorted(known | set(self._scan()), key=lambda p: p.name)
+        self._scanned_at = time.monotonic()
 
     def _scan(self) -> list[Path]:
         try:
             names = sorted(os.listdir(self.dir))
         except FileNotFoundError:
+            return []
+        except OSError as e:  # not a folder, no permission: there is no spool to replay
+            if not self._unreadable:
+                log.warning("mlp: cannot read the spool folder %s: %s", self.dir, e)
+                self._unreadable = True
             return []
         out: list[Path] = []
         me = os.getpid()
@@ -122,6 +159,8 @@ class Spool:
                 continue
             pid = int(m.group(2))
             path = self.dir / name
+            if pid == me and path in set(self._files or []):
+                continue
             if pid != me:
                 if _pid_alive(pid):
                     continue  # that process replays its own files

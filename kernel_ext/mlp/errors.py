@@ -62,6 +62,23 @@ class SchemaMismatch(MLPError):
     status = 503
 
 
+class AccessDenied(MLPError):
+    """The server refused the credentials (``MLP_TOKEN``): fixable, so data is kept."""
+
+    status = 403
+
+
+class StoreUnavailable(MLPError):
+    """The store is briefly away (the database restarts, is locked, or unreachable)."""
+
+    status = 503
+
+
+class ServerFault(MLPError):
+    """The server failed on a request it should have handled (a bug): retrying the same
+    data will fail the same way."""
+
+
 class ServerDependencyMissing(MLPError):
     """In-process mode needs packages that a kernel-only install does not have."""
 
@@ -71,7 +88,8 @@ def from_dict(data: dict) -> MLPError:
     if data.get("error") == "QueryError" and "position" in data:
         return QueryError(data.get("reason", ""), data.get("query", ""), int(data["position"]),
                           field=data.get("field") or "where")
-    cls = {c.__name__: c for c in (InvalidInput, NotFound, Conflict, SchemaMismatch)}.get(
+    cls = {c.__name__: c for c in (InvalidInput, NotFound, Conflict, SchemaMismatch,
+                                   AccessDenied, StoreUnavailable, ServerFault)}.get(
         data.get("error", ""), MLPError
     )
     return cls(data.get("message", "unknown error"), field=data.get("field"))

@@ -204,6 +204,12 @@ def test_a_batch_sent_twice_is_stored_once(transport):
         transport.log_metrics(first, batch_id="x" * 65)
 
 
+def test_a_metric_name_that_is_not_text_is_refused_not_a_server_error(transport):
+    r = new_run(transport)
+    with pytest.raises(InvalidInput, match="not valid text"):
+        transport.log_metrics([batch(r["id"], "bad\ud800", [1.0])])
+
+
 def test_history_of_an_unknown_metric_names_the_known_ones(transport):
     r = new_run(transport)
     transport.log_metrics([batch(r["id"], "loss", [1.0])])

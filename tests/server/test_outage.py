@@ -72,8 +72,10 @@ def test_a_ten_second_outage_mid_loop_loses_nothing_and_never_blocks(tmp_path, m
         assert list(steps) == list(range(logged[0]))
         assert not spool.files()
         assert run.status == "finished"
-        assert slowest[0] < 0.5, (f"log_metric blocked for {slowest[0]:.2f} s, "
-                                  f"{slowest_at[0] - down_at:.1f} s after the server went down")
+        # Never made to wait for room: the outage went to disk, not into the loop.
+        assert mlp._client.get_client().buffer.waits == 0, (
+            f"log_metric waited for the store (slowest call {slowest[0]:.2f} s, "
+            f"{slowest_at[0] - down_at:.1f} s after the server went down)")
     finally:
         mlp._client.reset()
         server.stop()

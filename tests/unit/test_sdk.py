@@ -549,3 +549,132 @@ def test_a_spool_file_replayed_twice_is_stored_once(client):
     mlp.end_run()
     assert list(run.metric_history("x")["step"]) == list(range(100))
     assert not spool.files()
+
+
+# -- what the review of the spool found ---------------------------------------------------
+
+
+def test_a_full_disk_during_an_outage_loses_nothing_and_frees_the_buffer(client, monkeypatch):
+    from mlp._spool import Spool
+
+    failing = _failing_store(client)
+    client.flusher.spool_after = 0.0
+    real_write = Spool._write
+
+    def full(self, kind, data, path=None):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Spool, "_write", full)
+    run = mlp.start_run(capture=False)
+    done = threading.Event()
+
+    def train():
+        for i in range(3000):
+            run.log_metric("x", i, step=i)
+        done.set()
+
+    threading.Thread(target=train, daemon=True).start()
+    time.sleep(0.5)  # memory is all there is: the loop waits, nothing is dropped
+    monkeypatch.setattr(Spool, "_write", real_write)
+    failing.clear()
+    assert done.wait(30)
+    mlp.end_run()
+    assert list(run.metric_history("x")["step"]) == list(range(3000))
+    assert len(client.buffer) == 0
+
+
+def test_the_flusher_survives_an_unreadable_spool_folder(client, tmp_path, monkeypatch):
+    from mlp._spool import Spool
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    client.flusher.spool = Spool(blocker, "store:x")
+    with mlp.start_run(capture=False) as run:
+        for i in range(400):
+            mlp.log_metric("x", i, step=i)
+        time.sleep(2.5 * client.flush_interval)
+    assert client.flusher._thread is not None and client.flusher._thread.is_alive()
+    assert len(run.metric_history("x")) == 400
+
+
+def test_a_series_the_server_fails_on_is_set_aside_and_the_rest_flows(client):
+    real_send = client.flusher.send
+
+    def send(batch, batch_id=None):
+        if any(k[1] == "poison" for k in batch):
+            raise RuntimeError("a server bug")
+        real_send(batch, batch_id)
+
+    client.flusher.send = send
+    run = mlp.start_run(capture=False)
+    mlp.log_metric("poison", 1.0)
+    mlp.log_metric("fine", 2.0)
+    with pytest.raises(mlp.errors.ServerFault, match="could not be stored .* kept in"):
+        mlp.flush()
+    mlp.log_metric("fine", 3.0)
+    mlp.end_run()
+    assert list(run.metric_history("fine")["value"]) == [2.0, 3.0]
+    (bad,) = client.flusher.spool.dir.glob("*.bad")
+    from mlp.transport import wire
+
+    (_, series) = wire.decode_batch(bad.read_bytes())
+    assert [(s[1], list(s[4])) for s in series] == [("poison", [1.0])]
+
+
+def test_a_metric_name_that_is_not_text_is_refused_at_the_call(client):
+    with mlp.start_run(capture=False), pytest.raises(InvalidInput, match="not valid text"):
+        mlp.log_metric("bad\ud800", 1.0)
+
+
+def test_another_runs_refusal_never_hides_an_exception_or_ends_this_run_badly(client):
+    failing = _failing_store(client)
+    client.flusher.spool_after = 0.0
+    a = mlp.start_run(name="a", capture=False)
+    for i in range(10):
+        a.log_metric("x", i, step=i)
+    a.end()  # the store is away: its points and end wait on disk
+    mlp.delete_run(a.id)
+    with pytest.raises(ValueError, match="own error"), \
+            mlp.start_run(name="b", capture=False) as b:
+        b.log_metric("y", 1.0)
+        failing.clear()
+        raise ValueError("the user's own error")
+    assert mlp.get_run(b.id).status == "failed"
+    with mlp.start_run(name="c", capture=False):  # a's refusal is not c's to raise
+        pass
+    with pytest.raises(InvalidInput, match="deleted"):
+        mlp.flush()  # but a flush a user asks for says what was given up
+
+
+def test_points_a_forked_child_spooled_are_sent_by_the_parent(client):
+    import multiprocessing as mp
+
+    failing = threading.Event()
+    failing.set()
+    real = client._send
+
+    def send(batch, batch_id=None):
+        if failing.is_set():
+            raise ConnectionError("store away")
+        real(batch, batch_id)
+
+    client._send = client.flusher.send = send  # the child's new flusher inherits it
+    client.flusher.spool_after = 0.0
+    client.flusher.interval = 0.02
+    run = mlp.start_run(capture=False)
+    for i in range(10):
+        run.log_metric("parent", i, step=i)
+
+    def child():
+        for i in range(10):
+            mlp.log_metric("child", i, step=i)
+
+    p = mp.get_context("fork").Process(target=child)
+    p.start()
+    p.join(30)
+    assert p.exitcode == 0
+    failing.clear()
+    mlp.end_run()
+    assert len(run.metric_history("parent")) == 10
+    assert len(run.metric_history("child")) == 10
+    assert not list(client.flusher.spool.dir.glob("*.mlpm"))

@@ -61,7 +61,7 @@ def test_each_destination_has_its_own_folder(tmp_path):
     a, b = Spool(tmp_path, "server:http://a"), Spool(tmp_path, "store:sqlite:///x.db")
     a.write_batch(_batch("r1", "loss", 0, 1))
     assert a.dir != b.dir and not Spool(tmp_path, "store:sqlite:///x.db")
-    assert (a.dir / "DESTINATION").read_text().strip() == "server:http://a"
+    assert (a.dir.parent / "DESTINATION").read_text().strip() == "server:http://a"
 
 
 def test_files_of_a_dead_process_are_claimed_and_replayed(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -21,7 +22,20 @@ _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class ServerUnavailable(ConnectionError):
-    """The server could not be reached or answered with a server error: worth a retry."""
+    """The server could not be reached, or answered that it is briefly unavailable: worth
+    a retry."""
+
+
+class PayloadTooLarge(errors.ServerFault):
+    """The body is over the size the server or a proxy accepts (413): the points are set
+    aside, not dropped, if even a small part is refused."""
+
+    status = 413
+
+
+_TRANSIENT = frozenset({408, 425, 429, 502, 503, 504})
+#: Below this many points a series is not split further for a body size limit.
+_SMALLEST_PART = 1024
 
 
 class HttpTransport(Transport):
@@ -72,20 +86,31 @@ class HttpTransport(Transport):
         except requests.RequestException as e:
             raise ServerUnavailable(f"jupyter-mlp server at {self.base} is unreachable: {e}") \
                 from None
-        if resp.status_code >= 500:
-            raise ServerUnavailable(f"jupyter-mlp server error {resp.status_code}: "
-                                    f"{resp.text[:300]}")
-        if resp.status_code >= 400:
-            try:
-                body = resp.json()
-            except ValueError:
-                body = {"message": resp.text[:300] or resp.reason}
-            if resp.status_code in (401, 403):
-                body = {"error": "MLPError", "message": (
-                    f"the server at {self.base} refused the request ({resp.status_code} "
-                    f"{body.get('message') or resp.reason}): check MLP_TOKEN")}
-            raise errors.from_dict(body)
-        return resp
+        code = resp.status_code
+        if code in _TRANSIENT:
+            # A restart, a proxy in front of a server that is away, a store that is briefly
+            # unavailable, rate limiting: the same request may well succeed later.
+            raise ServerUnavailable(f"jupyter-mlp server at {self.base} answered {code} "
+                                    f"{resp.reason}: {resp.text[:300]}")
+        if code < 400:
+            return resp
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {"message": resp.text[:300] or resp.reason}
+        if not isinstance(body, dict):
+            body = {"message": str(body)[:300]}
+        if code in (401, 403):
+            raise errors.AccessDenied(
+                f"the server at {self.base} refused the request ({code} "
+                f"{body.get('message') or resp.reason}): check MLP_TOKEN")
+        if code == 413:
+            raise PayloadTooLarge(f"the request to {self.base}/{path} is larger than the server "
+                                  f"(or a proxy in front of it) accepts: {resp.reason}")
+        if code >= 500:
+            raise errors.ServerFault(f"jupyter-mlp server error {code} on {method} {path}: "
+                                     f"{body.get('message') or resp.reason}")
+        raise errors.from_dict(body)
 
     def _json(self, method: str, path: str, **kw: Any) -> Any:
         return self._call(method, path, **kw).json()
@@ -128,9 +153,35 @@ class HttpTransport(Transport):
 
     def log_metrics(self, batches: Sequence[MetricBatch], batch_id: str | None = None) -> int:
         # The flusher retries (and spools) metrics itself, without holding up the caller.
-        resp = self._call("POST", "metrics", data=wire.encode(batches, batch_id),
-                          headers={"Content-Type": wire.CONTENT_TYPE}, retry=False)
+        try:
+            resp = self._call("POST", "metrics", data=wire.encode(batches, batch_id),
+                              headers={"Content-Type": wire.CONTENT_TYPE}, retry=False)
+        except PayloadTooLarge:
+            return self._log_metrics_in_parts(batches, batch_id)
         return resp.json()["stored"]
+
+    def _log_metrics_in_parts(self, batches: Sequence[MetricBatch],
+                              batch_id: str | None) -> int:
+        """A proxy limits request bodies: send one series at a time (the store remembers
+        each series of a batch by its id), and a series too large alone in halves, each
+        with an id derived from its place, so a retry splits the same way."""
+        if len(batches) > 1:
+            return sum(self.log_metrics([b], batch_id) for b in batches)
+        (b,) = batches
+        n = len(b.values)
+        if n <= _SMALLEST_PART:
+            raise PayloadTooLarge(f"{n} points of metric {b.key!r} ({24 * n} bytes) are more "
+                                  "than the server (or a proxy in front of it) accepts in one "
+                                  "request: raise its body size limit", field=b.key)
+        half = (n + 1) // 2
+        stored = 0
+        for start in (0, half):
+            part = MetricBatch(b.run_id, b.key, b.steps[start:start + half],
+                               b.times[start:start + half], b.values[start:start + half])
+            sub = None if batch_id is None else \
+                hashlib.sha256(f"{batch_id}:{start}:{half}".encode()).hexdigest()[:32]
+            stored += self.log_metrics([part], sub)
+        return stored
 
     def metric_history(self, run_id: str, key: str) -> dict[str, np.ndarray]:
         body = self._call("GET", f"runs/{run_id}/metrics/{quote(key, safe='')}").content

@@ -20,7 +20,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from mlp._capture import current_user
-from mlp.errors import InvalidInput, MLPError
+from mlp.errors import InvalidInput, MLPError, StoreUnavailable
 
 
 def _plain(value: Any) -> Any:
@@ -152,5 +152,20 @@ class MLPHandler(APIHandler):
         if isinstance(e, MLPError) and not self._finished:
             self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
             return
+        if _store_unavailable(e) and not self._finished:
+            # The database is away (restarting, unreachable, out of connections): a client
+            # should retry later, not give up its data as it would after a 500.
+            self.log.warning("jupyter-mlp: the store is unavailable: %s", e)
+            err = StoreUnavailable(f"the store is unavailable, try again shortly: "
+                                   f"{getattr(e, 'orig', None) or e}")
+            self.send_error(503, exc_info=(StoreUnavailable, err, None))
+            return
         super()._handle_request_exception(e)
 
+
+def _store_unavailable(e: BaseException) -> bool:
+    from sqlalchemy import exc
+
+    if isinstance(e, exc.DBAPIError) and e.connection_invalidated:
+        return True
+    return isinstance(e, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError))

@@ -89,12 +89,23 @@ def flatten_params(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any
     return out
 
 
+def series_batch_id(batch_id: str, run_id: str, key: str) -> str:
+    """The id under which one series of a batch is remembered (at most 64 characters)."""
+    digest = hashlib.sha256(f"{batch_id}\0{run_id}\0{key}".encode()).hexdigest()
+    return digest[:64]
+
+
 def check_key(key: Any, what: str) -> str:
     if not isinstance(key, str) or not key.strip():
         raise InvalidInput(f"{what} name must be a non-empty string, got {key!r}", field=what)
     if len(key) > MAX_KEY:
         raise InvalidInput(f"{what} name {key[:40]!r}... is longer than {MAX_KEY} characters",
                            field=what)
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} name {key!r} is not valid text (a lone surrogate): "
+                           "decode it properly or use another name", field=what) from None
     return key
 
 
@@ -406,9 +417,11 @@ class TrackingService:
 
         Every series is checked before anything is written, so a refused batch stores
         nothing. Writers to the same run take turns (a row lock on PostgreSQL; SQLite
-        writers are serialized already), so no chunk or summary update is lost. A batch
-        with a ``batch_id`` already stored is not stored again (a retry whose first reply
-        was lost, a spool replayed after a crash); ids are kept ``BATCH_ID_DAYS`` days.
+        writers are serialized already), so no chunk or summary update is lost.
+
+        With a ``batch_id`` each series is stored once, however often the batch — whole or
+        one series at a time — is sent again (a retry whose first reply was lost, a spool
+        replayed after a crash); ids are kept ``BATCH_ID_DAYS`` days.
         """
         series = [s for s in batch if len(s)]
         if batch_id is not None and (not isinstance(batch_id, str) or not 0 < len(batch_id) <= 64):
@@ -426,13 +439,17 @@ class TrackingService:
         with self.store.write() as conn:
             for rid in sorted({s.run_id for s in series}):
                 self._require_run(conn, rid, lock=True)
+            todo = series
             if batch_id is not None:
-                seen = conn.execute(select(metric_batches.c.id)
-                                    .where(metric_batches.c.id == batch_id)).first()
-                if seen is not None:
-                    return sum(len(s) for s in series)  # stored before: nothing to add
-                conn.execute(insert(metric_batches).values(id=batch_id, stored_at=self.clock()))
-            for s in series:
+                ids = {series_batch_id(batch_id, s.run_id, s.key): s for s in series}
+                seen = set(conn.execute(select(metric_batches.c.id)
+                                        .where(metric_batches.c.id.in_(list(ids)))).scalars())
+                todo = [s for i, s in ids.items() if i not in seen]
+                if todo:
+                    now = self.clock()
+                    conn.execute(insert(metric_batches), [
+                        {"id": i, "stored_at": now} for i in ids if i not in seen])
+            for s in todo:
                 self._append(conn, s)
         return sum(len(s) for s in series)
 
