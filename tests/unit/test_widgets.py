@@ -75,6 +75,55 @@ def test_downsampler_counts_nonfinite_values_without_drawing_them_and_takes_any_
     assert len(xs) <= 100
 
 
+def test_downsampler_of_the_fewest_points_ends_with_steps_on_both_sides_of_zero():
+    # Halving bucket indices floors them to -1 and 0, never into one bucket: at one bucket
+    # (max_points 4 to 7) the widening never ended. Two buckets hold any steps.
+    with pytest.raises(ValueError, match="at least 8"):
+        Downsampler(7)
+    for steps in ([-1, 0], [-(2**63), 2**63 - 1], [-5, 3, 1_000_000]):
+        d = Downsampler(8)
+        d.add(steps, np.arange(len(steps), dtype=float))
+        xs, _ = d.series()
+        assert len(xs) <= 8 and xs[0] == steps[0] and xs[-1] == steps[-1]
+
+
+def test_downsampler_buckets_huge_steps_exactly():
+    # Steps as nanoseconds: bucket edges computed in floats merged steps 256 apart.
+    steps = np.arange(10_000, dtype=np.int64) + 1_700_000_000_000_000_000
+    d = Downsampler(2000)
+    d.add(steps, np.arange(10_000.0))
+    xs, _ = d.series()
+    assert d.width == 32 and len(xs) == 2 * 313  # each bucket: its first and last step
+
+
+def test_downsampler_keeps_the_mean_of_each_bucket():
+    rng = np.random.default_rng(1)
+    n = 1_000_000
+    steps = np.arange(n)
+    values = 0.5 + rng.exponential(0.1, n)  # a noisy loss, mean 0.6, with spikes
+    d = Downsampler(2000)
+    for i in range(0, n, 65_536):
+        d.add(steps[i:i + 65_536], values[i:i + 65_536])
+    centers, means = d.means()
+    width = int(d.width)
+    edges = np.arange(0, n, width)
+    assert np.allclose(means, np.add.reduceat(values, edges) / np.diff(np.r_[edges, n]))
+    assert np.array_equal(centers, (edges + np.minimum(edges + width, n) - 1) / 2)
+    # The kept points are each bucket's extremes: their average is no estimate of the mean.
+    assert abs(means[centers > 0.9 * n].mean() - 0.6) < 0.002
+    assert d.series()[1][d.series()[0] > 0.9 * n].mean() > 0.7
+
+
+def test_downsampler_says_from_which_step_on_values_are_not_finite():
+    d = Downsampler(100)
+    d.add([0, 1, 2], [1.0, 2.0, 3.0])
+    assert d.first_nonfinite is None
+    d.add([9, 7, 8], [np.inf, 4.0, np.nan])
+    d.add([5, 12], [-np.inf, np.nan])  # an earlier step arrives later
+    assert d.nonfinite == 4 and d.first_nonfinite == (5, -np.inf)
+    assert list(d.means()[1]) == [1.0, 2.0, 3.0, 4.0]
+
+
 # -- the live chart ----------------------------------------------------------------------
 
 
@@ -152,6 +201,15 @@ def test_live_chart_of_an_ended_run_shows_its_history(client):
 def test_live_chart_without_a_run_says_what_to_do(client):
     with pytest.raises(mlp.errors.InvalidInput, match="no active run to chart"):
         mlp.live_chart()
+
+
+@pytest.mark.parametrize("max_points", [2, 15, 0, -1, 100.0, "2000", True])
+def test_live_chart_refuses_too_few_max_points_naming_the_parameter(client, max_points):
+    with (mlp.start_run(experiment="live", name="few", capture=False),
+          pytest.raises(mlp.errors.InvalidInput, match="max_points must be an integer of at "
+                        "least 16") as e):
+        mlp.live_chart(max_points=max_points)
+    assert e.value.field == "max_points" and client.flusher.taps == []
 
 
 def test_chart_fallback_is_a_static_svg_of_the_series(client):

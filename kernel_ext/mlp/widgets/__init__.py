@@ -35,9 +35,9 @@ def live_chart(run: Run | str | None = None, keys: Iterable[str] | None = None, 
     """A live chart of a run's metrics (default: the active run's), one line per key.
 
     It updates while the loop runs (within about two seconds of logging) and keeps at most
-    ``max_points`` points per key however many are logged; ``keys`` picks the metrics
-    (default: all but ``system/*``). Legend toggles, smoothing, log scale, hover and zoom
-    happen in the browser; executed notebooks keep a static SVG of the final curve.
+    ``max_points`` (16 or more) points per key however many are logged; ``keys`` picks the
+    metrics (default: all but ``system/*``). Legend toggles, smoothing, log scale, hover and
+    zoom happen in the browser; executed notebooks keep a static SVG of the final curve.
 
     >>> with mlp.start_run(experiment="demo"):
     ...     display(mlp.live_chart())

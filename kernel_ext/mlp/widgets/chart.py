@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import operator
 import threading
 import time
 import uuid
@@ -38,6 +39,8 @@ from ._downsample import Downsampler
 log = logging.getLogger("mlp")
 
 STATIC = Path(__file__).parent / "static"
+#: The fewest points per line a chart accepts for ``max_points``.
+MIN_POINTS = 16
 #: Seconds between two pushes of a chart's changed series to the front end.
 PUSH_INTERVAL = 0.5
 
@@ -62,14 +65,19 @@ class LiveChart(anywidget.AnyWidget):
     hidden = t.List(t.Unicode()).tag(sync=True)
     smoothing = t.Float(0.0).tag(sync=True)
     log_y = t.Bool(False).tag(sync=True)
+    _set_up = False
 
     def __init__(self, run: Run, keys: Iterable[str] | None = None, *,
                  max_points: int = 2000) -> None:
+        points = _integer(max_points)
+        if points is None or points < MIN_POINTS:
+            raise InvalidInput(f"max_points must be an integer of at least {MIN_POINTS} (the "
+                               f"points kept per line), got {max_points!r}", field="max_points")
         super().__init__(title=run.ref, status=run._data.get("status", ""))
         self._run = run
         self._client: Client = run._client
         self._keys = None if keys is None else set(keys)
-        self._max_points = max_points
+        self._max_points = points
         self._samplers: dict[str, Downsampler] = {}
         self._lock = threading.Lock()  # samplers and flags: the tap writes from its thread
         self._push_lock = threading.Lock()  # one push at a time, whichever thread
@@ -81,8 +89,13 @@ class LiveChart(anywidget.AnyWidget):
         self._context = contextvars.copy_context()
         self._remove_tap: Callable[[], None] | None = None
         self._live = run.id in self._client.owned
-        self._load_history()
-        self._push()
+        self._set_up = True
+        try:
+            self._load_history()
+            self._push()
+        except BaseException:
+            self.close()  # no tap, no open comm left behind
+            raise
         shell = _shell()
         if self._live:
             _pusher.add(self)
@@ -231,9 +244,20 @@ class LiveChart(anywidget.AnyWidget):
         display(self._bundle(), raw=True, display_id=self._display_id)
 
     def close(self) -> None:
-        self._stop()
-        self._unhook()
+        if self._set_up:  # not when __init__ refused its arguments
+            self._stop()
+            self._unhook()
         super().close()
+
+
+def _integer(value: Any) -> int | None:
+    """``value`` as an int when it is an integer (numpy's too), not a bool, float or str."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
 
 
 class _Pusher:
