@@ -188,14 +188,98 @@ def test_pushes_from_the_thread_run_in_the_creating_cells_context(client, fast, 
     assert seen[0] == ("mlp-live-charts", "the creating cell")
 
 
+def _record_messages(chart) -> list[dict]:
+    """What the chart sends to the front end from now on: ``{"method": "update", "state"}``
+    and ``{"method": "custom", "content"}``."""
+    sent: list[dict] = []
+    send = chart.comm.publish_msg
+
+    def publish(msg_type, data=None, metadata=None, buffers=None, **keys):
+        sent.append(data)
+        send(msg_type, data, metadata, buffers, **keys)
+
+    chart.comm.publish_msg = publish
+    return sent
+
+
+def _custom(sent) -> list[dict]:
+    return [m["content"] for m in sent if m.get("method") == "custom"]
+
+
+def test_a_push_sends_only_the_keys_that_changed_and_the_end_sends_all(client, fast):
+    client.flusher.interval = 0.05
+    with mlp.start_run(experiment="live", name="delta", capture=False) as run:
+        for step in range(10):
+            run.log_metrics({"a": step, "b": -step}, step=step)
+        chart = mlp.live_chart()
+        sent = _record_messages(chart)
+        for step in range(10, 20):
+            run.log_metrics({"a": step, "b": -step}, step=step)
+        _wait_for(lambda: chart.series["b"]["n"] == 20, 2.0)
+        for step in range(20, 30):
+            run.log_metric("a", step, step=step)
+        _wait_for(lambda: chart.series["a"]["n"] == 30, 2.0)
+        time.sleep(0.3)
+        running = list(sent)
+    _wait_for(lambda: not chart.live, 2.0)
+    changes = _custom(running)
+    assert changes and all(m["type"] == "series" for m in changes)
+    assert changes[-1]["changed"].keys() == {"a"} and changes[-1]["changed"]["a"]["n"] == 30
+    assert not [m for m in running if m.get("method") == "update"]  # nothing whole meanwhile
+    (final,) = [m for m in sent if m.get("method") == "update"]
+    assert final["state"]["status"] == "finished"
+    assert final["state"]["series"] == chart.series and chart.series["b"]["n"] == 20
+
+
+def test_a_finished_chart_lets_go_of_its_samplers_and_keeps_its_series(client, fast):
+    import gc
+    import weakref
+
+    with mlp.start_run(experiment="live", name="done2", capture=False) as run:
+        chart = mlp.live_chart()
+        for step in range(100):
+            run.log_metric("loss", 1 / (step + 1), step=step)
+        _wait_for(lambda: chart._samplers, 2.0)
+        sampler = weakref.ref(chart._samplers["loss"])
+    _wait_for(lambda: not chart.live, 2.0)
+    _wait_for(lambda: not chart._samplers, 2.0)
+    gc.collect()
+    assert sampler() is None
+    assert chart.series["loss"]["n"] == 100 and chart.status == "finished"
+    assert "100 points" in chart.to_html()
+    ended = mlp.live_chart("live/done2")  # of an ended run: done at once
+    assert ended._samplers == {} and ended.series == chart.series
+
+
 def test_live_chart_of_an_ended_run_shows_its_history(client):
     with mlp.start_run(experiment="live", name="done", capture=False):
         mlp.log_metrics({"loss": 0.5, "acc": 0.7}, step=1)
     chart = mlp.live_chart("live/done")
     assert not chart.live and chart.status == "finished"
-    assert chart.series == {"acc": {"x": [1], "y": [0.7], "n": 1},
-                            "loss": {"x": [1], "y": [0.5], "n": 1}}
+    assert chart.series == {"acc": {"x": [1], "y": [0.7], "n": 1, "mx": [1.0], "my": [0.7]},
+                            "loss": {"x": [1], "y": [0.5], "n": 1, "mx": [1.0], "my": [0.5]}}
     assert client.flusher.taps == []
+
+
+@pytest.fixture
+def refused_elsewhere(client):
+    """Points of another run that the store will refuse (that run is deleted), buffered."""
+    other = mlp.start_run(experiment="live", name="other", capture=False)
+    other.log_metric("x", 1.0)
+    mlp.flush()
+    mlp.delete_run(other)
+    other.log_metric("x", 2.0)
+    return other
+
+
+def test_a_refusal_of_another_runs_points_neither_stops_a_chart_nor_is_taken(refused_elsewhere):
+    with mlp.start_run(experiment="live", name="mine", nested=True, capture=False) as run:
+        run.log_metric("loss", 0.5, step=1)
+        chart = mlp.live_chart()
+        assert chart.series["loss"]["n"] == 1
+        # Still there for the code that logged those points.
+        with pytest.raises(mlp.errors.InvalidInput, match="is deleted"):
+            mlp.flush()
 
 
 def test_live_chart_without_a_run_says_what_to_do(client):
@@ -380,3 +464,54 @@ console.log(JSON.stringify(out));
     for width, n in zooms:
         assert width >= 2 and 1 <= n <= 16
     assert one_step == [4, 6] and wide == [0, 100]
+
+
+def test_chart_smooths_the_bucket_means_not_the_kept_extremes(client, tmp_path):
+    # Each bucket keeps its first, last, lowest and highest point: smoothing those tracks
+    # the middle of each bucket's range (0.745 here), not the mean of the values (0.600).
+    rng = np.random.default_rng(1)
+    values = 0.5 + rng.exponential(0.1, 100_000)  # a noisy loss with spikes, mean 0.6
+    with mlp.start_run(experiment="live", name="noisy", capture=False):
+        for step, v in enumerate(values.tolist()):
+            mlp.log_metric("loss", v, step=step)
+    chart = mlp.live_chart("live/noisy", max_points=400)
+    (tmp_path / "series.json").write_text(json.dumps(chart.series["loss"]))
+    out = _node(tmp_path, """
+import { readFileSync } from "node:fs";
+const s = JSON.parse(readFileSync(new URL("./series.json", import.meta.url)));
+const out = {};
+for (const w of [0.6, 0.9]) {
+  const l = c.lineOf(s, w, (y) => y);
+  const tail = l.sy.filter((_, i) => l.sx[i] > 90000);
+  out[w] = [tail.reduce((a, b) => a + b) / tail.length, l.smooth.length, l.sx.length];
+}
+out.plain = c.lineOf(s, 0, (y) => y).smooth;
+console.log(JSON.stringify(out));
+""")
+    truth = values[90_000:].mean()
+    for w in ("0.6", "0.9"):
+        mean, n_smooth, n_x = out[w]
+        assert abs(mean - truth) < 0.005 and n_smooth == n_x <= 100
+    assert out["plain"] is None  # no smoothing: the points alone
+
+
+def test_chart_says_from_which_step_a_metric_is_nan(client, tmp_path):
+    with mlp.start_run(experiment="live", name="nan", capture=False):
+        for step in range(20):
+            mlp.log_metrics({"loss": float("nan") if step >= 12 else 1 / (step + 1),
+                             "grad": float("inf")}, step=step)
+    chart = mlp.live_chart("live/nan")
+    loss, grad = chart.series["loss"], chart.series["grad"]
+    assert loss["nonfinite"] == {"count": 8, "step": 12, "value": "NaN"} and len(loss["x"]) == 12
+    assert grad["nonfinite"] == {"count": 20, "step": 0, "value": "inf"} and grad["x"] == []
+    html = chart.to_html()
+    assert "NaN since step 12" in html and "inf since step 0" in html
+    assert html.count("<polyline") == 1
+    (tmp_path / "series.json").write_text(json.dumps(chart.series))
+    out = _node(tmp_path, """
+import { readFileSync } from "node:fs";
+const s = JSON.parse(readFileSync(new URL("./series.json", import.meta.url)));
+console.log(JSON.stringify([c.nonfiniteNote(s.loss), c.lineOf(s.grad, 0.5, (y) => y).note,
+  c.nonfiniteNote({ x: [1], y: [1] })]));
+""")
+    assert out == ["NaN since step 12", "inf since step 0", ""]

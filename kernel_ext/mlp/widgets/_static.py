@@ -26,19 +26,22 @@ def color(i: int) -> str:
 def fmt(v: float) -> str:
     """A number as a chart legend or a table shows it."""
     if not math.isfinite(v):
-        return str(v)
+        return "NaN" if math.isnan(v) else "inf" if v > 0 else "-inf"
     return f"{v:.6g}"
 
 
-def chart_svg(series: Mapping[str, Mapping[str, Sequence[float]]], title: str = "",
-              note: str = "") -> str:
-    """An SVG line chart: ``series`` is ``{key: {"x": steps, "y": values, "n": count}}``."""
+def chart_svg(series: Mapping[str, Mapping[str, Any]], title: str = "", note: str = "") -> str:
+    """An SVG line chart: ``series`` is ``{key: {"x": steps, "y": values, "n": count}}`` (and
+    ``"nonfinite": {"step", "value"}`` for a key that logged NaN or inf), as ``LiveChart``'s."""
     e = html.escape
     drawn = {k: s for k, s in series.items() if len(s["x"])}
     head = (f"<div class='mlp-static-chart' style='font:12px sans-serif'>"
             f"<div><b>{e(title)}</b> <span style='color:#666'>{e(note)}</span></div>")
     if not drawn:
-        return head + "<div style='color:#666;padding:8px 0'>no points yet</div></div>"
+        notes = " ".join(_legend_item(i, k, s) for i, (k, s) in enumerate(series.items())
+                         if s.get("nonfinite"))
+        return head + ("<div style='color:#666;padding:8px 0'>no points yet</div>"
+                       if not notes else f"<div>{notes}</div>") + "</div>"
     xs = [x for s in drawn.values() for x in (s["x"][0], s["x"][-1])]
     ys = [y for s in drawn.values() for y in s["y"]]
     x0, x1 = _span(min(xs), max(xs))
@@ -67,16 +70,33 @@ def chart_svg(series: Mapping[str, Mapping[str, Sequence[float]]], title: str = 
         parts.append(f"<polyline fill='none' stroke='{color(i)}' stroke-width='1.5' "
                      f"points='{pts}'><title>{e(key)}</title></polyline>")
     parts.append("</svg>")
-    legend = " ".join(
-        f"<span style='color:{color(i)}'>&#9632;</span> {e(k)} "
-        f"<span style='color:#666'>(last {e(fmt(s['y'][-1]))} at step {s['x'][-1]}, "
-        f"{s.get('n', len(s['x'])):,} points)</span>"
-        for i, (k, s) in enumerate(series.items()) if len(s["x"]))
+    legend = " ".join(_legend_item(i, k, s) for i, (k, s) in enumerate(series.items())
+                      if len(s["x"]) or s.get("nonfinite"))
     return head + "".join(parts) + f"<div>{legend}</div></div>"
 
 
+def nonfinite_note(s: Mapping[str, Any]) -> str:
+    """``"NaN since step 12"`` for a series that logged NaN or inf (from the lowest such
+    step), else ``""``."""
+    bad = s.get("nonfinite")
+    return f"{bad['value']} since step {bad['step']}" if bad else ""
+
+
+def _legend_item(i: int, key: str, s: Mapping[str, Any]) -> str:
+    e = html.escape
+    facts = []
+    if len(s["x"]):
+        facts.append(f"last {e(fmt(s['y'][-1]))} at step {s['x'][-1]}")
+    facts.append(f"{s.get('n', len(s['x'])):,} points")
+    out = (f"<span style='color:{color(i)}'>&#9632;</span> {e(key)} "
+           f"<span style='color:#666'>({', '.join(facts)})</span>")
+    if note := nonfinite_note(s):
+        out += f" <b style='color:#b00'>{e(note)}</b>"
+    return out
+
+
 def _span(lo: float, hi: float) -> tuple[float, float]:
-    if hi > lo:
+    if hi - lo > max(abs(lo), abs(hi)) * 1e-9:  # as chart.js: a constant stays one
         return lo, hi
     pad = abs(lo) * 0.05 or 1.0
     return lo - pad, hi + pad

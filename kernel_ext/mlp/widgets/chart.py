@@ -22,7 +22,7 @@ import operator
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +59,20 @@ class LiveChart(anywidget.AnyWidget):
 
     title = t.Unicode("").tag(sync=True)
     status = t.Unicode("").tag(sync=True)
-    #: ``{key: {"x": steps, "y": values, "n": points logged}}``, keys sorted.
+    #: ``{key: {"x": steps, "y": values, "n": points logged, "mx": bucket middles,
+    #: "my": bucket means}}``, keys sorted, plus ``"nonfinite": {"count", "step", "value"}``
+    #: for a key that logged NaN or inf (``step``: the lowest such step). While the run goes
+    #: on, the view gets only the keys that changed (custom messages ``{"type": "series",
+    #: "changed": {key: ...}}``); the whole of it at the start and at the end.
     series = t.Dict().tag(sync=True)
+    #: Names the chart among the page's, for the view's store of what changed.
+    chart_id = t.Unicode("").tag(sync=True)
     # View state, set by the view and kept here so a re-rendered view keeps it.
     hidden = t.List(t.Unicode()).tag(sync=True)
     smoothing = t.Float(0.0).tag(sync=True)
     log_y = t.Bool(False).tag(sync=True)
     _set_up = False
+    _quiet: Collection[str] = ()  # traits that change here only, unsynced (see _push)
 
     def __init__(self, run: Run, keys: Iterable[str] | None = None, *,
                  max_points: int = 2000) -> None:
@@ -73,16 +80,18 @@ class LiveChart(anywidget.AnyWidget):
         if points is None or points < MIN_POINTS:
             raise InvalidInput(f"max_points must be an integer of at least {MIN_POINTS} (the "
                                f"points kept per line), got {max_points!r}", field="max_points")
-        super().__init__(title=run.ref, status=run._data.get("status", ""))
+        display_id = uuid.uuid4().hex
+        super().__init__(title=run.ref, status=run._data.get("status", ""), chart_id=display_id)
         self._run = run
         self._client: Client = run._client
         self._keys = None if keys is None else set(keys)
         self._max_points = points
         self._samplers: dict[str, Downsampler] = {}
+        self._changed: set[str] = set()  # keys folded into since the last push
         self._lock = threading.Lock()  # samplers and flags: the tap writes from its thread
-        self._push_lock = threading.Lock()  # one push at a time, whichever thread
-        self._dirty = True
-        self._display_id = uuid.uuid4().hex
+        self._push_lock = threading.RLock()  # one push at a time, whichever thread
+        self._finished = False  # the final state is sent, the samplers released
+        self._display_id = display_id
         self._displayed = False
         self._final_shown = False
         # The creating cell's context: messages sent from the pushing thread carry it.
@@ -92,7 +101,10 @@ class LiveChart(anywidget.AnyWidget):
         self._set_up = True
         try:
             self._load_history()
-            self._push()
+            if self._live:
+                self._push(whole=True)
+            else:
+                self._finish()
         except BaseException:
             self.close()  # no tap, no open comm left behind
             raise
@@ -120,11 +132,13 @@ class LiveChart(anywidget.AnyWidget):
 
     def _fold(self, key: str, steps: Any, values: Any) -> None:
         with self._lock:
+            if self._finished:
+                return
             d = self._samplers.get(key)
             if d is None:
                 d = self._samplers[key] = Downsampler(self._max_points)
             d.add(steps, values)
-            self._dirty = True
+            self._changed.add(key)
 
     def _on_batch(self, batch: dict) -> None:
         """The tap: called by the flushing thread with each batch; folds, nothing more."""
@@ -138,7 +152,10 @@ class LiveChart(anywidget.AnyWidget):
         is held meanwhile, so no batch is both tapped and read, nor read too early."""
         held = False
         if self._live:
-            self._client.flush()
+            # What is buffered goes to the store first. A refusal (of another run's points,
+            # say) stays for the code that logged them: never raised, nor taken, here.
+            self._client.transport  # noqa: B018 - connecting names the spool to replay
+            self._client.flusher.flush(raise_errors=False)
             held = self._client.flusher.hold()
         try:
             if self._live:
@@ -152,36 +169,65 @@ class LiveChart(anywidget.AnyWidget):
             if held:
                 self._client.flusher.release_hold()
 
-    def _state(self) -> dict[str, dict[str, Any]]:
-        out = {}
-        for key in sorted(self._samplers):
-            d = self._samplers[key]
-            steps, values = d.series()
-            out[key] = {"x": steps.tolist(), "y": values.tolist(), "n": d.count}
-        return out
-
-    def _push(self, final: bool = False) -> None:
-        """Send the series if they changed since the last push; with ``final``, the run's
-        final status in the same message."""
+    def _push(self, whole: bool = False) -> None:
+        """Send the keys that changed since the last push, as a custom message (``series``
+        here changes too, unsynced: a view that renders later asks for it whole); with
+        ``whole``, all of ``series`` as synced state."""
         with self._push_lock:
-            with self._lock:
-                dirty, self._dirty = self._dirty, False
-                state = self._state() if dirty else None
-            with self.hold_sync():
-                if state is not None:
-                    self.series = state
-                if final:
-                    self.status = self._run._data.get("status", "")
+            changed = self._merge_changes(quiet=not whole)
+            if changed and not whole:
+                self.send({"type": "series", "changed": changed})
+
+    def _merge_changes(self, quiet: bool) -> dict[str, Any]:
+        """Fold the state of the keys changed since the last push into ``series`` (not synced
+        when ``quiet``); returns their state."""
+        with self._lock:
+            changed = {k: _key_state(self._samplers[k]) for k in sorted(self._changed)}
+            self._changed.clear()
+        if changed:
+            self._quiet = {"series"} if quiet else set()
+            try:
+                self.series = dict(sorted({**self.series, **changed}.items()))
+            finally:
+                self._quiet = set()
+        return changed
+
+    def _should_send_property(self, key: str, value: Any) -> bool:
+        if key in self._quiet:
+            return False
+        return super()._should_send_property(key, value)
 
     # -- the end of the run ------------------------------------------------------------
 
     def _tick(self) -> None:
         """Called by the pushing thread every ``PUSH_INTERVAL``."""
         # A run leaves `owned` after its last points went through the tap: read this first.
-        ended = self._run.id not in self._client.owned
-        if ended:
+        if self._run.id not in self._client.owned:
             self._stop()
-        self._push(final=ended)
+            self._finish()
+        else:
+            self._push()
+
+    def _finish(self) -> None:
+        """Once the run has ended (and the tap is gone): the series whole, with the final
+        status, in one message, once; then the samplers go, as the view needs only what
+        ``series`` holds."""
+        with self._push_lock:
+            if self._finished:
+                return
+            self._merge_changes(quiet=True)
+            self._quiet = {"status"}
+            try:
+                self.status = self._run._data.get("status", "")
+            finally:
+                self._quiet = set()
+            # Whole, even when unchanged here: the view got the last changes as messages, a
+            # saved notebook (and a view rendered later) keeps only synced state.
+            self.send_state(["series", "status"])
+            with self._lock:
+                self._finished = True
+                self._samplers = {}
+                self._changed = set()
 
     def _stop(self) -> None:
         """Stop listening for points."""
@@ -191,6 +237,7 @@ class LiveChart(anywidget.AnyWidget):
             self._live = False
         if self._remove_tap is not None:
             self._remove_tap()
+            self._remove_tap = None
         _pusher.discard(self)
 
     def _after_cell(self, result: Any = None) -> None:
@@ -199,7 +246,7 @@ class LiveChart(anywidget.AnyWidget):
         if self._run.id in self._client.owned:
             return
         self._stop()
-        self._push(final=True)
+        self._finish()
         self._unhook()
         self._show_final()
 
@@ -248,6 +295,18 @@ class LiveChart(anywidget.AnyWidget):
             self._stop()
             self._unhook()
         super().close()
+
+
+def _key_state(d: Downsampler) -> dict[str, Any]:
+    """What the view draws of one key."""
+    steps, values = d.series()
+    middles, means = d.means()
+    out: dict[str, Any] = {"x": steps.tolist(), "y": values.tolist(), "n": d.count,
+                           "mx": middles.tolist(), "my": means.tolist()}
+    if d.first_nonfinite is not None:
+        step, value = d.first_nonfinite
+        out["nonfinite"] = {"count": d.nonfinite, "step": step, "value": _static.fmt(value)}
+    return out
 
 
 def _integer(value: Any) -> int | None:

@@ -2,6 +2,12 @@
 // needs no network. The kernel sends downsampled series; legend toggles, smoothing, the
 // log scale, the hover readout and zoom (drag across the plot, double-click to reset)
 // all happen here, so they work while a training loop keeps the kernel busy.
+//
+// Each key's series: "x"/"y" the points kept (each bucket's first, last, lowest and highest),
+// "n" the points logged, "mx"/"my" each bucket's middle step and mean (what smoothing
+// averages), and "nonfinite" {count, step, value} once the key logged NaN or inf.
+// While the run goes on, the kernel sends only the keys that changed, as messages
+// {type: "series", changed}; the synced `series` is whole at the start and at the end.
 
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
   "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];  // the same as _static.PALETTE
@@ -92,6 +98,51 @@ export function smooth(ys, weight) {
   return out;
 }
 
+// "NaN since step 12" for a key that logged NaN or inf (from the lowest such step), else "".
+export function nonfiniteNote(s) {
+  const bad = s && s.nonfinite;
+  return bad ? `${bad.value} since step ${bad.step}` : "";
+}
+
+// What draw() plots of one key: the points as they are, and with smoothing, the smoothed
+// bucket means (smoothing the kept extremes would average the bucket's highs and lows). `ty`
+// maps values to the y axis (log10 on a log scale).
+export function lineOf(s, weight, ty) {
+  const xs = s.x, ys = s.y;
+  let sx = null, sy = null;
+  if (weight > 0) {
+    sx = s.mx || xs;  // (a series saved before means were sent: its points)
+    sy = smooth(s.my || ys, weight);
+  }
+  return { xs, ys, raw: ys.map(ty), sx, sy, smooth: sy && sy.map(ty), bad: s.nonfinite || null,
+    note: nonfiniteNote(s) };
+}
+
+// `series` with the keys of `changed` replaced, keys sorted.
+export function merge(series, changed) {
+  const out = { ...series, ...changed };
+  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]]));
+}
+
+// Per chart (by chart_id): its series with the changes received since the last whole one.
+const changes = new Map();
+
+function seriesOf(model) {
+  return changes.get(model.get("chart_id")) || model.get("series") || {};
+}
+
+// Once per model, before any view: keep the changes, whichever view shows them.
+function initialize({ model }) {
+  const id = model.get("chart_id");
+  const whole = () => changes.delete(id);
+  const changed = (msg) => {
+    if (msg && msg.type === "series") changes.set(id, merge(seriesOf(model), msg.changed));
+  };
+  model.on("change:series", whole);
+  model.on("msg:custom", changed);
+  return () => { model.off("change:series", whole); model.off("msg:custom", changed); };
+}
+
 // Index of the first x >= target in an ascending array.
 function lowerBound(xs, target) {
   let lo = 0, hi = xs.length;
@@ -158,7 +209,7 @@ function render({ model, el }) {
   reset.addEventListener("click", () => { zoom = null; schedule(); });
 
   function draw() {
-    const series = model.get("series") || {};
+    const series = seriesOf(model);
     const keys = Object.keys(series).sort();
     const hidden = new Set(model.get("hidden") || []);
     const weight = model.get("smoothing") || 0;
@@ -173,14 +224,8 @@ function render({ model, el }) {
       (shown < n ? `, ${shown.toLocaleString()} drawn` : "");
 
     const ty = log ? (y) => (y > 0 ? Math.log10(y) : NaN) : (y) => y;
-    const lines = keys.map((key, i) => {
-      const s = series[key];
-      const shownY = smooth(s.y, weight);
-      return {
-        key, color: PALETTE[i % PALETTE.length], xs: s.x, ys: s.y, shownY,
-        raw: s.y.map(ty), smooth: weight > 0 ? shownY.map(ty) : null, visible: !hidden.has(key),
-      };
-    });
+    const lines = keys.map((key, i) => ({ key, color: PALETTE[i % PALETTE.length],
+      visible: !hidden.has(key), ...lineOf(series[key], weight, ty) }));
     const visible = lines.filter((l) => l.visible && l.xs.length);
     drawLegend(lines, hidden);
 
@@ -200,10 +245,10 @@ function render({ model, el }) {
     [x0, x1] = atLeast(x0, x1, 2);
     let y0 = Infinity, y1 = -Infinity;
     for (const l of visible) {
-      const from = lowerBound(l.xs, x0), to = lowerBound(l.xs, x1 + 1e-9);
-      for (const arr of [l.raw, l.smooth]) {
+      for (const [xs, arr] of [[l.xs, l.raw], [l.sx, l.smooth]]) {
         if (!arr) continue;
-        for (let i = from; i < to; i++) {
+        const to = lowerBound(xs, x1 + 1e-9);
+        for (let i = lowerBound(xs, x0); i < to; i++) {
           const y = arr[i];
           if (Number.isFinite(y)) { if (y < y0) y0 = y; if (y > y1) y1 = y; }
         }
@@ -227,15 +272,14 @@ function render({ model, el }) {
     const clip = svg("clipPath", { id: clipId }, svg("defs", {}, plot));
     svg("rect", { x: M.l, y: M.t, width: pw, height: ph }, clip);
     const g = svg("g", { "clip-path": `url(#${clipId})` }, plot);
+    // One point beyond each edge, so lines reach the frame when zoomed.
+    const path = (xs, ys) => pathOf(xs, ys, Math.max(0, lowerBound(xs, x0) - 1),
+      Math.min(xs.length, lowerBound(xs, x1) + 1), X, Y);
     for (const l of visible) {
-      // One point beyond each edge, so lines reach the frame when zoomed.
-      const from = Math.max(0, lowerBound(l.xs, x0) - 1);
-      const to = Math.min(l.xs.length, lowerBound(l.xs, x1) + 1);
-      svg("path", { d: pathOf(l.xs, l.raw, from, to, X, Y), stroke: l.color,
+      svg("path", { d: path(l.xs, l.raw), stroke: l.color,
         class: l.smooth ? "jp-mlp-chart-raw" : "jp-mlp-chart-line" }, g);
       if (l.smooth) {
-        svg("path", { d: pathOf(l.xs, l.smooth, from, to, X, Y), stroke: l.color,
-          class: "jp-mlp-chart-line" }, g);
+        svg("path", { d: path(l.sx, l.smooth), stroke: l.color, class: "jp-mlp-chart-line" }, g);
       }
     }
     const selection = svg("rect", { y: M.t, height: ph, class: "jp-mlp-chart-selection",
@@ -252,6 +296,7 @@ function render({ model, el }) {
       html("span", "jp-mlp-chart-swatch", item).style.background = l.color;
       html("span", "", item, l.key);
       if (l.ys.length) html("span", "jp-mlp-chart-last", item, fmt(l.ys[l.ys.length - 1]));
+      if (l.note) html("span", "jp-mlp-chart-bad", item, l.note);
       item.title = "click to show or hide";
       item.addEventListener("click", () => {
         const next = new Set(hidden);
@@ -274,20 +319,23 @@ function render({ model, el }) {
     const x = x0 + ((hoverX - M.l) / pw) * (x1 - x0);
     const rows = [];
     for (const l of visible) {
-      const i = nearest(l.xs, x);
-      const y = ty(l.shownY[i]);
+      // The smoothed line where there is one, else the points.
+      const [xs, ys] = l.smooth ? [l.sx, l.sy] : [l.xs, l.ys];
+      const i = nearest(xs, x);
+      const y = ty(ys[i]);
       if (Number.isFinite(y)) {
-        svg("circle", { cx: X(l.xs[i]), cy: Y(y), r: 3, fill: l.color }, view.marks);
+        svg("circle", { cx: X(xs[i]), cy: Y(y), r: 3, fill: l.color }, view.marks);
       }
-      rows.push([l, l.xs[i], l.shownY[i]]);
+      rows.push([l, Math.round(xs[i]), ys[i], l.bad && x >= l.bad.step ? l.note : ""]);
     }
     svg("line", { x1: hoverX, x2: hoverX, y1: M.t, y2: HEIGHT - M.b, class: "jp-mlp-chart-cursor" },
       view.marks);
     tip.replaceChildren();
-    for (const [l, step, value] of rows) {
+    for (const [l, step, value, bad] of rows) {
       const row = html("div", "", tip);
       html("span", "jp-mlp-chart-swatch", row).style.background = l.color;
       row.append(`${l.key} ${fmt(value)} @ ${step}`);
+      if (bad) html("span", "jp-mlp-chart-bad", row, ` · ${bad}`);
     }
     tip.style.display = "block";
     tip.style.left = `${Math.min(hoverX + 12, Math.max(0, box.clientWidth - tip.offsetWidth))}px`;
@@ -312,14 +360,16 @@ function render({ model, el }) {
   const events = ["change:series", "change:hidden", "change:smoothing", "change:log_y",
     "change:status", "change:title"];
   for (const e of events) model.on(e, schedule);
+  model.on("msg:custom", schedule);
   const resize = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(schedule);
   if (resize) resize.observe(box);
   draw();
   return () => {
     for (const e of events) model.off(e, schedule);
+    model.off("msg:custom", schedule);
     if (resize) resize.disconnect();
     if (frame) cancelAnimationFrame(frame);
   };
 }
 
-export default { render };
+export default { initialize, render };
