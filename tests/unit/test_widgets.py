@@ -282,6 +282,14 @@ def test_a_refusal_of_another_runs_points_neither_stops_a_chart_nor_is_taken(ref
             mlp.flush()
 
 
+def test_a_refusal_of_another_runs_points_is_not_swallowed_by_a_runs_table(refused_elsewhere):
+    table = mlp.runs_table("live")
+    table.refresh()
+    assert table.error == {}
+    with pytest.raises(mlp.errors.InvalidInput, match="is deleted"):
+        mlp.flush()
+
+
 def test_live_chart_without_a_run_says_what_to_do(client):
     with pytest.raises(mlp.errors.InvalidInput, match="no active run to chart"):
         mlp.live_chart()
@@ -365,6 +373,39 @@ def test_runs_table_filters_and_shows_a_bad_query_with_its_position(twelve_runs)
     html = table._repr_mimebundle_()[0]["text/html"]
     assert "expected a value" in html and "^" in html and "Traceback" not in html
     table.filter("")
+    assert table.error == {} and len(table.rows) == 5
+
+
+def test_runs_table_answers_every_request_even_one_that_changes_nothing(twelve_runs, client,
+                                                                        monkeypatch):
+    # The view shows itself busy until its request is answered: a request that changes no
+    # synced trait (the same page again, the same bad query, the store away) must still be.
+    table = mlp.runs_table("tbl", page_size=5)
+    sent = _record_messages(table)
+
+    def ask(content):
+        before = len(sent)
+        table._on_msg(table, content, [])
+        return sent[before:]
+
+    assert _custom(ask({"type": "refresh", "id": "v-1"})) == [{"type": "done", "id": "v-1"}]
+    ask({"type": "filter", "where": "metrics.loss <", "id": "v-2"})
+    again = ask({"type": "filter", "where": "metrics.loss <", "id": "v-3"})
+    assert _custom(again) == [{"type": "done", "id": "v-3"}]
+    assert "expected a value" in table.error["message"]
+
+    def away(*args, **kwargs):
+        raise ConnectionError("server away")
+
+    search = client.transport.search_runs
+    monkeypatch.setattr(client.transport, "search_runs", away)
+    table.filter("")
+    assert table.error["message"] == "could not query the runs: ConnectionError: server away"
+    out = ask({"type": "refresh", "id": "v-4"})  # raises nothing, answers
+    assert _custom(out) == [{"type": "done", "id": "v-4"}]
+    assert "ConnectionError: server away" in table.to_html() and table.rows == []
+    monkeypatch.setattr(client.transport, "search_runs", search)
+    ask({"type": "refresh"})
     assert table.error == {} and len(table.rows) == 5
 
 

@@ -104,33 +104,41 @@ class RunsTable(anywidget.AnyWidget):
         self.refresh()
 
     def _on_msg(self, _widget: Any, content: dict, _buffers: Any) -> None:
-        kind = content.get("type")
-        if kind == "sort":
-            self.sort(str(content["field"]))
-        elif kind == "filter":
-            self.filter(str(content.get("where", "")))
-        elif kind == "next":
-            self.next_page()
-        elif kind == "previous":
-            self.previous_page()
-        elif kind == "refresh":
-            self.refresh()
+        """A request of the view. Whatever happens, it gets a ``{"type": "done", "id"}``
+        reply: a request that changes nothing (the same page again, the same bad query)
+        changes no synced trait, and the view would wait for one for ever."""
+        try:
+            kind = content.get("type")
+            if kind == "sort":
+                self.sort(str(content["field"]))
+            elif kind == "filter":
+                self.filter(str(content.get("where", "")))
+            elif kind == "next":
+                self.next_page()
+            elif kind == "previous":
+                self.previous_page()
+            elif kind == "refresh":
+                self.refresh()
+        except Exception as e:  # shown in the table, not lost in the kernel's log
+            self._show_error(e)
+        finally:
+            self.send({"type": "done", "id": content.get("id")})
 
     # -- the query -------------------------------------------------------------------
 
     def refresh(self) -> None:
         """Query the store for the current page again."""
         client = get_client()
-        if client.owned:
-            try:
-                client.flush()  # the latest metrics of this kernel's runs
-            except Exception as e:  # the points stay buffered; the search can go on
-                log.debug("mlp: flush before a runs table query failed: %s", e)
         try:
-            page = client.transport.search_runs(self._experiment, self.where or None,
-                                                self.order_by or None, self._page_size,
-                                                self._cursors[-1])
-        except MLPError as e:
+            transport = client.transport
+            if client.owned:
+                # The latest metrics of this kernel's runs. Neither raised nor taken here:
+                # a refusal (of points of some run) is for the code that logged them.
+                client.flusher.flush(raise_errors=False)
+            page = transport.search_runs(self._experiment, self.where or None,
+                                         self.order_by or None, self._page_size,
+                                         self._cursors[-1])
+        except Exception as e:  # a bad query, or the store away: said in the table
             self._show_error(e)
             return
         runs = page["runs"]
@@ -143,8 +151,14 @@ class RunsTable(anywidget.AnyWidget):
             self.has_next = self._next is not None
             self.caption = self._caption(len(runs))
 
-    def _show_error(self, e: MLPError) -> None:
-        error: dict[str, Any] = {"message": e.message, "text": str(e), "field": e.field}
+    def _show_error(self, e: Exception) -> None:
+        error: dict[str, Any]
+        if isinstance(e, MLPError):
+            error = {"message": e.message, "text": str(e), "field": e.field}
+        else:
+            log.debug("mlp: runs table query failed", exc_info=e)
+            text = f"could not query the runs: {type(e).__name__}: {e}"
+            error = {"message": text, "text": text, "field": None}
         if isinstance(e, QueryError):
             error.update(message=e.reason, query=e.query, position=e.position)
         with self.hold_sync():

@@ -27,8 +27,22 @@ function render({ model, el }) {
   const caption = html("span", "jp-mlp-runs-caption", foot);
   const next = html("button", "", foot, "next ›");
 
-  // Until the kernel answers (it may be busy), show that a request is on its way.
-  const ask = (content) => { el.classList.add("jp-mlp-busy"); model.send(content); };
+  // Until the kernel answers each request with {type: "done", id} (it may be busy), show
+  // that a request is on its way. Ids are this view's own: other views' answers don't count.
+  const view = Math.random().toString(36).slice(2, 10);
+  const pending = new Set();
+  let asked = 0;
+  const ask = (content) => {
+    const id = `${view}-${++asked}`;
+    pending.add(id);
+    el.classList.add("jp-mlp-busy");
+    model.send({ ...content, id });
+  };
+  const answered = (msg) => {
+    if (!msg || msg.type !== "done" || !pending.delete(msg.id)) return;
+    if (!pending.size) el.classList.remove("jp-mlp-busy");
+  };
+  model.on("msg:custom", answered);
   const filter = () => ask({ type: "filter", where: query.value });
   bar.addEventListener("submit", (ev) => { ev.preventDefault(); filter(); });
   // Keys typed here are the query's, not notebook shortcuts (JupyterLab would take Enter).
@@ -41,7 +55,6 @@ function render({ model, el }) {
   next.addEventListener("click", () => ask({ type: "next" }));
 
   function draw() {
-    el.classList.remove("jp-mlp-busy");
     if (document.activeElement !== query) query.value = model.get("where");
     const err = model.get("error") || {};
     error.replaceChildren();
@@ -91,6 +104,7 @@ function render({ model, el }) {
   draw();
   return () => {
     for (const e of events) model.off(e, schedule);
+    model.off("msg:custom", answered);
     if (frame) cancelAnimationFrame(frame);
   };
 }
