@@ -286,7 +286,10 @@ class Run:
         head = "".join(f"<tr><th style='text-align:left'>{e(k)}</th><td>{e(str(v))}</td></tr>"
                        for k, v in rows)
         return (
-            f"<div class='mlp-run'><b>Run {e(d['experiment'])}/{e(d['name'])}</b>"
+            f"<div class='mlp-run'><b>Run {e(d['experiment'])}/{e(d['name'])}</b> "
+            # JupyterLab with the panel opens the run view on a click (elsewhere: inert).
+            f"<a class='jp-mlp-open-run' data-mlp-run='{e(d['id'])}' href='#' "
+            "title='Open this run in the ML Platform panel'>open in panel</a>"
             f"<table>{head}</table>"
             + (f"<details open><summary>params ({len(d['params'])})</summary><table>{params}"
                "</table></details>" if params else "")

@@ -210,6 +210,53 @@ def test_a_metric_name_that_is_not_text_is_refused_not_a_server_error(transport)
         transport.log_metrics([batch(r["id"], "bad\ud800", [1.0])])
 
 
+def test_series_are_downsampled_keeping_extremes_ends_and_counting_nonfinite(transport):
+    r = new_run(transport)
+    n = 100_000
+    vals = np.sin(np.arange(n) / 1000.0)
+    vals[31_337], vals[77_777] = 40.0, -40.0
+    vals[5], vals[6] = math.nan, math.inf
+    transport.log_metrics([batch(r["id"], "loss", vals, steps=np.arange(n),
+                                 times=1e9 + np.arange(n) / 10)])
+    transport.log_metrics([batch(r["id"], "acc", [0.5, 0.7], steps=[0, 1])])
+    out = transport.metric_series(r["id"], ["loss", "acc"], max_points=400)
+    loss, acc = out["series"]
+    assert out["x"] == "step" and loss["key"] == "loss" and acc["key"] == "acc"
+    assert len(loss["x"]) <= 400 and loss["downsampled"] and loss["count"] == n
+    assert loss["nonfinite"] == 2 and loss["max"] == 40.0 and loss["min"] == -40.0
+    assert 40.0 in loss["y"] and -40.0 in loss["y"]
+    assert loss["x"][0] == 0 and loss["x"][-1] == n - 1 and loss["x"] == sorted(loss["x"])
+    assert (acc["x"], acc["y"], acc["downsampled"]) == ([0, 1], [0.5, 0.7], False)
+    # A zoomed range comes back in full detail once it is small enough.
+    zoom = transport.metric_series(r["id"], ["loss"], max_points=400, start=31_300,
+                                   end=31_399)["series"][0]
+    assert zoom["count"] == 100 and zoom["x"] == list(range(31_300, 31_400))
+    by_time = transport.metric_series(r["id"], ["loss"], x="time", max_points=400)
+    assert by_time["x"] == "time" and by_time["series"][0]["x"][0] == 1e9
+
+
+def test_series_refuse_bad_arguments_by_name(transport):
+    r = new_run(transport)
+    transport.log_metrics([batch(r["id"], "loss", [1.0])])
+    with pytest.raises(InvalidInput, match="x must be"):
+        transport.metric_series(r["id"], ["loss"], x="epoch")
+    with pytest.raises(InvalidInput, match="max_points"):
+        transport.metric_series(r["id"], ["loss"], max_points=3)
+    with pytest.raises(NotFound, match="no metric 'acc'"):
+        transport.metric_series(r["id"], ["acc"])
+
+
+def test_keys_in_use_per_experiment(transport):
+    a = new_run(transport, "ka", params={"lr": 0.1}, tags={"team": "ads"})
+    b = new_run(transport, "kb", params={"depth": 3})
+    transport.log_metrics([batch(a["id"], "loss", [1.0]), batch(b["id"], "acc", [1.0])])
+    assert transport.keys("ka") == {"metrics": ["loss"], "params": ["lr"], "tags": ["team"]}
+    both = transport.keys()
+    assert both["metrics"] == ["acc", "loss"] and both["params"] == ["depth", "lr"]
+    transport.delete_run(b["id"])
+    assert transport.keys(["ka", "kb"])["metrics"] == ["loss"]
+
+
 def test_history_of_an_unknown_metric_names_the_known_ones(transport):
     r = new_run(transport)
     transport.log_metrics([batch(r["id"], "loss", [1.0])])

@@ -95,3 +95,56 @@ def test_jupyter_config_reaches_the_services(tmp_path):
             tmp_path / "team-artifacts")
     finally:
         server.stop()
+
+
+def _strict(text: str):
+    import json
+
+    def refuse(token):
+        raise AssertionError(f"bare {token} in a JSON answer")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_answers_are_strict_json_with_nan_and_infinity_spelled_out(http_server):
+    from mlp.transport.http import HttpTransport
+
+    t = HttpTransport(http_server.url, http_server.token)
+    run = t.create_run("strict", "r")
+    import numpy as np
+
+    from mlp.transport import MetricBatch
+
+    t.log_metrics([MetricBatch(run["id"], "loss", np.arange(3), np.full(3, 1e9),
+                               np.array([np.inf, -np.inf, np.nan]))])
+    raw = _strict(api(http_server, "GET", f"runs/{run['id']}").text)
+    assert raw["metrics"]["loss"]["min"] == "-Infinity"
+    assert raw["metrics"]["loss"]["max"] == "Infinity" and raw["metrics"]["loss"]["last"] == "NaN"
+    rows = _strict(api(http_server, "POST", "runs/search", json={"experiment": "strict"}).text)
+    assert rows["runs"][0]["metrics"]["loss"] == "NaN"
+    # ... and the SDK reads numbers back.
+    m = t.get_run(run["id"])["metrics"]["loss"]
+    assert m["min"] == -np.inf and m["max"] == np.inf and np.isnan(m["last"])
+    t.close()
+
+
+def test_artifacts_are_served_with_their_type_and_previews_are_cut(http_server, tmp_path):
+    from mlp.transport.http import HttpTransport
+
+    t = HttpTransport(http_server.url, http_server.token)
+    run = t.create_run("files", "r")
+    csv = tmp_path / "table.csv"
+    csv.write_text("a,b\n" + "1,2\n" * 50_000)
+    t.log_artifact(run["id"], csv)
+    full = api(http_server, "GET", f"runs/{run['id']}/artifact", params={"path": "table.csv"})
+    assert full.headers["Content-Type"].startswith("text/csv")
+    assert full.content == csv.read_bytes() and "X-MLP-Truncated" not in full.headers
+    assert full.headers["X-Content-Type-Options"] == "nosniff"
+    cut = api(http_server, "GET", f"runs/{run['id']}/artifact",
+              params={"path": "table.csv", "max_bytes": 1000})
+    assert cut.content == csv.read_bytes()[:1000] and cut.headers["X-MLP-Truncated"] == "true"
+    assert int(cut.headers["X-MLP-Size"]) == csv.stat().st_size
+    bad = api(http_server, "GET", f"runs/{run['id']}/artifact",
+              params={"path": "table.csv", "max_bytes": "lots"})
+    assert bad.status_code == 400 and bad.json()["field"] == "max_bytes"
+    t.close()

@@ -73,6 +73,18 @@ class Transport(abc.ABC):
         """``{"step": int64[], "time": float64[], "value": float64[]}`` ordered by step."""
 
     @abc.abstractmethod
+    def metric_series(self, run_id: str, keys: Sequence[str], max_points: int = 1000,
+                      x: str = "step", start: float | None = None,
+                      end: float | None = None) -> dict:
+        """Metrics as a chart draws them: per key at most ``max_points`` points of the
+        ``[start, end]`` range of ``x`` ("step" or "time"), downsampled keeping each
+        bucket's first, lowest, highest and last point; NaN/±inf counted, not drawn."""
+
+    @abc.abstractmethod
+    def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
+        """``{"metrics": [...], "params": [...], "tags": [...]}`` names in use."""
+
+    @abc.abstractmethod
     def put_capture(self, run_id: str, kind: str, payload: Mapping[str, Any]) -> None: ...
 
     @abc.abstractmethod

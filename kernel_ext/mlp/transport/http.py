@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -227,15 +228,35 @@ class HttpTransport(Transport):
             "ref": ref, "include_deleted": "true" if include_deleted else "false"})["run_id"]
 
     def get_run(self, ref: str) -> dict:
-        return self._json("GET", f"runs/{self._id(ref)}")
+        return _run_numbers(self._json("GET", f"runs/{self._id(ref)}"))
 
     def search_runs(self, experiment: str | Sequence[str] | None = None, where: str | None = None,
                     order_by: str | Sequence[str] | None = None, limit: int | None = 100,
                     cursor: str | None = None, include_deleted: bool = False,
                     deleted_only: bool = False) -> dict:
-        return self._json("POST", "runs/search", json={
+        out = self._json("POST", "runs/search", json={
             "experiment": experiment, "where": where, "order_by": order_by, "limit": limit,
             "cursor": cursor, "include_deleted": include_deleted, "deleted_only": deleted_only})
+        out["runs"] = [_run_numbers(r) for r in out["runs"]]
+        return out
+
+    def metric_series(self, run_id: str, keys: Sequence[str], max_points: int = 1000,
+                      x: str = "step", start: float | None = None,
+                      end: float | None = None) -> dict:
+        params: dict[str, Any] = {"key": list(keys), "max_points": max_points, "x": x}
+        if start is not None:
+            params["start"] = repr(float(start))
+        if end is not None:
+            params["end"] = repr(float(end))
+        out = self._json("GET", f"runs/{self._id(run_id)}/series", params=params)
+        for s in out["series"]:
+            for k in ("min", "max", "last"):
+                s[k] = _number(s[k])
+        return out
+
+    def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
+        names = [experiment] if isinstance(experiment, str) else list(experiment or [])
+        return self._json("GET", "keys", params={"experiment": names} if names else None)
 
     def list_experiments(self) -> list[dict]:
         return self._json("GET", "experiments")["experiments"]
@@ -266,3 +287,19 @@ def _jsonable(values: Any) -> Any:
     if isinstance(values, np.generic):
         return values.item()
     return values
+
+
+_SPELLED = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _number(v: Any) -> Any:
+    """The server spells NaN and ±inf as strings (strict JSON): numbers again."""
+    return _SPELLED[v] if isinstance(v, str) and v in _SPELLED else v
+
+
+def _run_numbers(run: dict) -> dict:
+    metrics = run.get("metrics")
+    if isinstance(metrics, dict):
+        run["metrics"] = {k: ({f: _number(x) for f, x in v.items()} if isinstance(v, dict)
+                              else _number(v)) for k, v in metrics.items()}
+    return run

@@ -68,6 +68,15 @@ class LocalTransport(Transport):
     def metric_history(self, run_id: str, key: str) -> dict[str, np.ndarray]:
         return self.service.metric_history(run_id, key)
 
+    def metric_series(self, run_id: str, keys: Sequence[str], max_points: int = 1000,
+                      x: str = "step", start: float | None = None,
+                      end: float | None = None) -> dict:
+        return self.service.metric_series(self.resolve_run(run_id, True), keys, max_points,
+                                          x, start, end)
+
+    def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
+        return self.service.keys(experiment)
+
     def put_capture(self, run_id: str, kind: str, payload: Mapping[str, Any]) -> None:
         self.service.put_capture(run_id, kind, payload)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -31,8 +32,28 @@ def _plain(value: Any) -> Any:
 
 
 def dumps(obj: Any) -> str:
-    # NaN/±inf are legal in what Python's json reads; every reader here is Python so far.
-    return json.dumps(obj, default=_plain, allow_nan=True)
+    """Strict JSON (browsers refuse bare NaN): NaN and ±inf become the strings "NaN",
+    "Infinity" and "-Infinity", as in protobuf's JSON mapping; the SDK reads them back."""
+    try:
+        return json.dumps(obj, default=_plain, allow_nan=False)
+    except ValueError:  # a non-finite number somewhere: spell it out
+        return json.dumps(_spelled(obj), default=_plain, allow_nan=False)
+
+
+def _spelled(obj: Any) -> Any:
+    if isinstance(obj, float):
+        if obj != obj:
+            return "NaN"
+        if obj in (math.inf, -math.inf):
+            return "Infinity" if obj > 0 else "-Infinity"
+        return obj
+    if isinstance(obj, dict):
+        return {k: _spelled(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_spelled(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        return _spelled(obj.item())
+    return obj
 
 
 def server_owner() -> str:

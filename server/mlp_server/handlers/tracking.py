@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import tempfile
 from pathlib import Path
@@ -164,6 +165,49 @@ class HistoryHandler(MLPHandler):
         self.finish(wire.encode([(run_id, key, h["step"], h["time"], h["value"])]))
 
 
+class SeriesHandler(MLPHandler):
+    """Metrics as charts draw them, downsampled here: ``?key=a&key=b&max_points=&x=&start=&end=``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str):
+        keys = self.get_query_arguments("key")
+        self.reply(await self.call(
+            self.tracking.metric_series, run_id, keys,
+            max_points=_int_arg(self, "max_points", 1000), x=self.get_query_argument("x", "step"),
+            start=_float_arg(self, "start"), end=_float_arg(self, "end")))
+
+
+class KeysHandler(MLPHandler):
+    """Metric, param and tag names in use: ``?experiment=`` (repeatable; default all)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply(await self.call(self.tracking.keys,
+                                   self.get_query_arguments("experiment") or None))
+
+
+def _int_arg(handler: MLPHandler, name: str, default: int) -> int:
+    raw = handler.get_query_argument(name, None)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number, got {raw!r}", field=name) from None
+
+
+def _float_arg(handler: MLPHandler, name: str) -> float | None:
+    raw = handler.get_query_argument(name, None)
+    if raw is None or raw == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number, got {raw!r}", field=name) from None
+
+
 class CaptureHandler(MLPHandler):
     @web.authenticated
     @authorized
@@ -208,13 +252,38 @@ class ArtifactFileHandler(MLPHandler):
     @authorized
     async def get(self, run_id: str):
         path = self.get_query_argument("path", "")
+        max_bytes = _int_arg(self, "max_bytes", -1)
+        if max_bytes < -1 or max_bytes == 0:
+            raise InvalidInput(f"max_bytes must be a positive number of bytes, got {max_bytes}",
+                               field="max_bytes")
         with tempfile.TemporaryDirectory(prefix="mlp-download-") as d:
             local = await self.call(self.tracking.download_artifacts, run_id, path, d)
             if not Path(local).is_file():
                 raise InvalidInput(f"{path!r} is a folder: list it with the artifacts route "
                                    "and fetch its files one by one", field="path")
-            self.set_header("Content-Type", "application/octet-stream")
-            self.finish(Path(local).read_bytes())
+            size = Path(local).stat().st_size
+            ctype, _ = mimetypes.guess_type(Path(local).name)
+            self.set_header("Content-Type", ctype or "application/octet-stream")
+            self.set_header("X-Content-Type-Options", "nosniff")
+            # Shown by the panel, never run as a page of this origin.
+            self.set_header("Content-Security-Policy", "sandbox")
+            name = Path(local).name.replace('"', "")
+            self.set_header("Content-Disposition", f'inline; filename="{name}"')
+            send = size if max_bytes < 0 else min(size, max_bytes)
+            self.set_header("X-MLP-Size", str(size))
+            if send < size:
+                self.set_header("X-MLP-Truncated", "true")
+            self.set_header("Content-Length", str(send))
+            with open(local, "rb") as fh:  # in pieces: a big model file never sits in memory
+                left = send
+                while left > 0:
+                    chunk = await self.call(fh.read, min(left, 1 << 20))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+                    self.write(chunk)
+                    await self.flush()
+            self.finish()
 
 
 #: (path under /mlp/api/v1, handler, {method: summary}); also the OpenAPI document's source.
@@ -237,6 +306,9 @@ ROUTES = [
     ("metrics", MetricsHandler, {"post": "Store metric points (binary batch)"}),
     (f"runs/{RUN}/metrics/(?P<key>.+)", HistoryHandler,
      {"get": "Every point of a metric (binary)"}),
+    (f"runs/{RUN}/series", SeriesHandler,
+     {"get": "Metrics downsampled for a chart (?key=&max_points=&x=step|time&start=&end=)"}),
+    ("keys", KeysHandler, {"get": "Metric, param and tag names in use (?experiment=)"}),
     (f"runs/{RUN}/captures/(?P<kind>[a-z]+)", CaptureHandler,
      {"get": "A captured code/git/environment record", "put": "Store a capture"}),
     (f"runs/{RUN}/artifacts", ArtifactsHandler,

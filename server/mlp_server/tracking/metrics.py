@@ -130,3 +130,33 @@ class Summary:
             max_value=row.max_value,
             count=row.count,
         )
+
+
+def downsample(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` of the (x-sorted, finite) points for a chart: the x range is cut
+    into ``max_points // 4`` equal buckets and each keeps its first, lowest, highest and last
+    point, so spikes and the curve's ends survive (the "M4" reduction charts use)."""
+    n = len(x)
+    if n <= max_points:
+        return x, y
+    buckets = max(1, max_points // 4)
+    lo, hi = float(x[0]), float(x[-1])
+    if hi <= lo:  # every point at one x: its first, lowest, highest and last
+        keep = np.unique([0, int(np.argmin(y)), int(np.argmax(y)), n - 1])
+        return x[keep], y[keep]
+    b = np.minimum(((x - lo) * (buckets / (hi - lo))).astype(np.int64), buckets - 1)
+    starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+    ends = np.r_[starts[1:], n] - 1
+    seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    mins = np.minimum.reduceat(y, starts)
+    maxs = np.maximum.reduceat(y, starts)
+    keep = np.unique(np.concatenate([starts, ends, _first_per_bucket(y == mins[seg], seg),
+                                     _first_per_bucket(y == maxs[seg], seg)]))
+    return x[keep], y[keep]
+
+
+def _first_per_bucket(mask: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """The first position where ``mask`` holds in each bucket (``seg`` is sorted)."""
+    idx = np.flatnonzero(mask)
+    s = seg[idx]
+    return idx[np.r_[True, s[1:] != s[:-1]]]

@@ -17,7 +17,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ from ..store.schema import (
 from ..store.schema import captures as captures_t
 from . import search
 from .artifacts import ArtifactStore, clean_artifact_path
-from .metrics import CHUNK_POINTS, SMALL_CHUNK, Series, Summary, decode, encode
+from .metrics import CHUNK_POINTS, SMALL_CHUNK, Series, Summary, decode, downsample, encode
 from .query import parse, parse_order_by
 
 TERMINAL = ("finished", "failed", "killed", "crashed")
@@ -501,6 +501,66 @@ class TrackingService:
             order = np.argsort(steps, kind="stable")
             steps, times, values = steps[order], times[order], values[order]
         return {"step": steps, "time": times, "value": values}
+
+    def metric_series(self, run_id: str, keys: Sequence[str], max_points: int = 1000,
+                      x: str = "step", start: float | None = None,
+                      end: float | None = None) -> dict:
+        """Metrics as a chart draws them: per key at most ``max_points`` points of the
+        ``[start, end]`` range of ``x`` (``step`` or ``time``), each bucket of the range
+        keeping its first, lowest, highest and last point. NaN and ±inf are counted
+        (``nonfinite``), not drawn."""
+        if x not in ("step", "time"):
+            raise InvalidInput(f"x must be 'step' or 'time', got {x!r}", field="x")
+        if not isinstance(max_points, int) or isinstance(max_points, bool) or \
+                not 16 <= max_points <= 100_000:
+            raise InvalidInput(f"max_points must be a whole number from 16 to 100000, got "
+                               f"{max_points!r}", field="max_points")
+        keys = list(dict.fromkeys(keys))
+        if not keys or len(keys) > 50:
+            raise InvalidInput("name 1 to 50 metrics with key=...", field="key")
+        for bound, name in ((start, "start"), (end, "end")):
+            if bound is not None and not math.isfinite(bound):
+                raise InvalidInput(f"{name} must be a finite number", field=name)
+        out = []
+        for key in keys:
+            h = self.metric_history(run_id, key)
+            xs = h[x].astype(np.float64)
+            ys = h["value"]
+            if x == "time":
+                order = np.argsort(xs, kind="stable")
+                xs, ys = xs[order], ys[order]
+            lo = 0 if start is None else int(np.searchsorted(xs, start, "left"))
+            hi = len(xs) if end is None else int(np.searchsorted(xs, end, "right"))
+            xs, ys = xs[lo:hi], ys[lo:hi]
+            finite = np.isfinite(ys)
+            nonfinite = int(len(ys) - finite.sum())
+            if nonfinite:
+                xs, ys = xs[finite], ys[finite]
+            dx, dy = downsample(xs, ys, max_points)
+            out.append({
+                "key": key, "x": dx.tolist(), "y": dy.tolist(), "count": hi - lo,
+                "downsampled": len(dx) < len(xs), "nonfinite": nonfinite,
+                "min": float(ys.min()) if len(ys) else None,
+                "max": float(ys.max()) if len(ys) else None,
+                "last": float(h["value"][-1]) if len(h["value"]) else None,
+            })
+        return {"run_id": run_id, "x": x, "series": out}
+
+    def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
+        """The metric, param and tag names used by the (not deleted) runs of some
+        experiments, or of all: what a column picker offers."""
+        names = [experiment] if isinstance(experiment, str) else list(experiment or [])
+        with self.store.read() as conn:
+            live = select(runs.c.id).where(runs.c.deleted_at.is_(None))
+            if names:
+                live = live.join(experiments, experiments.c.id == runs.c.experiment_id) \
+                    .where(experiments.c.name.in_(names))
+            out = {}
+            for field, table in (("metrics", metric_latest), ("params", params),
+                                 ("tags", tags)):
+                out[field] = sorted(conn.execute(
+                    select(table.c.key).distinct().where(table.c.run_id.in_(live))).scalars())
+        return out
 
     def _chunk_blobs(self, conn, run_id: str, key: str) -> list[tuple]:
         if self.store.dialect == "postgresql":
