@@ -28,6 +28,23 @@ class _Usage(Exception):
     """argparse wanted to exit: the message (usage or help) is already printed."""
 
 
+class TrackedCellError(Exception):
+    """The cell of ``%%mlp track`` raised (its run is ``failed``): raised again, so the cell
+    fails too (Run All stops; nbclient and papermill raise). Its traceback is the cell's,
+    already shown: this shows none (``%debug`` still reaches the cell's frames)."""
+
+    def _render_traceback_(self) -> list[str]:
+        return []
+
+
+class TrackedCellInterrupted(KeyboardInterrupt):
+    """The cell of ``%%mlp track`` was interrupted (its run is ``killed``): an interrupt
+    still, so the queued cells do not run; shown once, as ``TrackedCellError``."""
+
+    def _render_traceback_(self) -> list[str]:
+        return []
+
+
 class _Parser(argparse.ArgumentParser):
     def exit(self, status: int = 0, message: str | None = None):  # type: ignore[override]
         if message:
@@ -158,6 +175,8 @@ class MLPMagics(Magics):
         if args.chart:
             _show_chart(run)
         assert self.shell is not None
+        # A cell of its own (magics, `!`, await and the last value's display work in it),
+        # which shows its own traceback; this cell then fails with what it raised.
         result = self.shell.run_cell(cell, store_history=False)
         err = result.error_in_exec or result.error_before_exec
         if err is None:
@@ -166,8 +185,20 @@ class MLPMagics(Magics):
             status, reason = "killed", "interrupted"
         else:
             status, reason = "failed", f"{type(err).__name__}: {err}"
-        run.end(status, reason)
-        print(f"mlp: {run.ref} {status}", file=sys.stderr if err else sys.stdout)
+        try:
+            run.end(status, reason)
+        except MLPError as e:
+            if err is None:
+                raise
+            print(f"mlp: {e}", file=sys.stderr)  # the cell's own error comes first
+        if err is None:
+            print(f"mlp: {run.ref} {status}")
+            return
+        # (nbclient's error message quotes the cell's output, not the hidden traceback.)
+        print(f"mlp: {run.ref} {status}: {reason}", file=sys.stderr)
+        failure = (TrackedCellInterrupted(f"{run.ref} killed") if isinstance(err, KeyboardInterrupt)
+                   else TrackedCellError(f"{run.ref} failed: {reason}"))
+        raise failure.with_traceback(err.__traceback__) from err
 
     def _log(self, args, cell) -> None:
         pairs = _key_values(args.pairs, "metric" if args.metrics else "param")

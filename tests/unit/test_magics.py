@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
 
 import mlp
@@ -32,12 +35,40 @@ def test_track_runs_the_cell_as_a_finished_run_with_its_code(ip, capsys):
 
 
 def test_track_marks_a_failing_cell_failed_and_an_interrupted_one_killed(ip, capsys):
-    ip.run_cell_magic("mlp", "track --name bad", "raise ValueError('boom')")
-    ip.run_cell_magic("mlp", "track --name stopped", "raise KeyboardInterrupt")
+    from mlp.magics import TrackedCellError
+
+    bad = ip.run_cell("%%mlp track --name bad\nraise ValueError('boom')")
+    stopped = ip.run_cell("%%mlp track --name stopped\nraise KeyboardInterrupt")
     assert mlp.get_run("Default/bad").status == "failed"
     assert "ValueError: boom" in mlp.get_run("Default/bad").status_reason
     assert mlp.get_run("Default/stopped").status == "killed"
     assert mlp.active_run() is None
+    # The cell fails as its body did (so Run All, nbclient and papermill stop there), and
+    # an interrupt stays an interrupt...
+    assert not bad.success and isinstance(bad.error_in_exec, TrackedCellError)
+    assert isinstance(bad.error_in_exec.__cause__, ValueError)
+    assert not stopped.success and isinstance(stopped.error_in_exec, KeyboardInterrupt)
+    # ... with the body's traceback shown once.
+    shown = capsys.readouterr()
+    out = re.sub(r"\x1b\[[\d;]*m", "", shown.out + shown.err)  # no colours
+    assert out.count("Traceback (most recent call last)") == 2
+    assert out.count("\nValueError: boom") == 1 and out.count("\nKeyboardInterrupt: ") == 1
+    assert "TrackedCell" not in out
+
+
+def test_track_of_a_cell_that_does_not_compile_fails_it(ip, capsys):
+    res = ip.run_cell("%%mlp track --name syntax\nfor x in\n")
+    assert not res.success and mlp.get_run("Default/syntax").status == "failed"
+    assert "SyntaxError" in mlp.get_run("Default/syntax").status_reason
+
+
+def test_debug_after_a_failed_track_cell_reaches_the_cells_frames(ip, capsys):
+    ip.run_cell("%%mlp track --name dbg\n"
+                "def f():\n    secret = 42\n    raise ValueError(secret)\nf()")
+    tb = sys.last_traceback
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    assert tb.tb_frame.f_locals.get("secret") == 42
 
 
 def test_run_start_and_end_span_cells(ip, capsys):
@@ -127,6 +158,16 @@ def test_track_shows_a_live_chart_that_ends_with_the_final_curve(ip, shown):
     assert "no points yet" in first["text/html"]
     assert "<polyline" in final["text/html"] and "500 points" in final["text/html"]
     assert "finished" in final["text/plain"]
+
+
+def test_a_failing_track_cell_still_ends_its_chart(ip, shown):
+    res = ip.run_cell("%%mlp track -e demo -n crashed\n"
+                      "import mlp\n"
+                      "mlp.log_metric('loss', 1.0, step=0)\n"
+                      "raise ValueError('diverged')\n")
+    assert not res.success
+    _, final = _chart_outputs(shown)
+    assert "1 points" in final["text/html"] and "failed" in final["text/plain"]
 
 
 def test_run_start_shows_a_chart_that_follows_the_run_across_cells(ip, shown, capsys):
