@@ -1,5 +1,7 @@
 """The widgets in a real browser: JupyterLab in headless Chromium draws the live chart while a
-``%%mlp track`` cell is still running, and the runs table answers a bad query in place.
+``%%mlp track`` cell is still running (from the changed keys the kernel sends), smooths a
+constant metric without hanging, says from which step a metric is NaN, and the runs table
+answers a bad query in place, however often it is asked.
 
 Debian's chromium (scripts/bootstrap.sh installs it), driven by Playwright (the [test] extra;
 it downloads no browser here). Without them the test is skipped, except in CI, where it fails.
@@ -26,6 +28,8 @@ NOTEBOOK_CELLS = [
     "        n = step * 500 + i\n"
     "        mlp.log_metric('loss', 1 / (n + 1), step=n)\n"
     "        mlp.log_metric('acc', n / 40_000, step=n)\n"
+    "    mlp.log_metric('lr', 0.001, step=step * 500)\n"
+    "    mlp.log_metric('gnorm', float('nan') if step >= 40 else 1.0, step=step * 500)\n"
     "    time.sleep(0.1)\n",
     "%mlp runs -e ui",
 ]
@@ -107,14 +111,31 @@ def test_live_chart_draws_while_the_cell_runs_and_the_table_shows_query_errors(b
     box = page.locator(".jp-mlp-chart svg").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     assert re.search(r"loss \S+ @ \d+", page.locator(".jp-mlp-chart-tip").inner_text())
+    page.wait_for_function("() => document.querySelectorAll("
+                           "'.jp-mlp-chart path.jp-mlp-chart-line').length === 4")
     page.locator(".jp-mlp-chart-key", has_text="acc").click()
     page.wait_for_function("() => document.querySelectorAll("
-                           "'.jp-mlp-chart path.jp-mlp-chart-line').length === 1")
+                           "'.jp-mlp-chart path.jp-mlp-chart-line').length === 3")
 
     # At the end: every point counted, the status final.
     page.wait_for_function("() => [...document.querySelectorAll('.jp-mlp-chart-note')]"
-                           ".some(e => e.textContent.startsWith('finished · 80,000 points'))",
+                           ".some(e => e.textContent.startsWith('finished · 80,160 points'))",
                            timeout=60_000)
+    gnorm = page.locator(".jp-mlp-chart-key", has_text="gnorm")
+    assert "NaN since step 20000" in gnorm.inner_text()
+
+    # The constant learning rate alone, smoothed: its values differ by rounding errors only,
+    # and the axis ticks must still end (they once looped for ever and froze the tab).
+    for key in ("gnorm", "loss"):
+        page.locator(".jp-mlp-chart-key", has_text=key).click()
+    page.eval_on_selector(".jp-mlp-chart-tools input[type=range]",
+                          "e => { e.value = 0.6; e.dispatchEvent(new Event('input')); }")
+    page.wait_for_function("() => document.querySelectorAll('.jp-mlp-chart path').length === 2"
+                           " && document.querySelectorAll('.jp-mlp-chart-axes text').length > 3",
+                           timeout=10_000)
+    labels = page.eval_on_selector_all(".jp-mlp-chart-axes text",
+                                       "els => els.map(e => e.textContent)")
+    assert "0.001" in labels, labels
 
     # The runs table below: a bad query shows the store's message and its position.
     page.wait_for_selector(".jp-mlp-runs-table tbody tr", timeout=30_000)
@@ -124,6 +145,11 @@ def test_live_chart_draws_while_the_cell_runs_and_the_table_shows_query_errors(b
     error = page.locator(".jp-mlp-runs-error")
     error.wait_for(state="visible", timeout=30_000)
     assert "expected a value" in error.inner_text() and "position 15" in error.inner_text()
+    # Asked again, the same query changes nothing: the table is answered all the same.
+    page.press(".jp-mlp-runs-where", "Enter")
+    page.wait_for_selector(".jp-mlp-runs.jp-mlp-busy", state="detached", timeout=30_000)
+    page.click(".jp-mlp-runs-bar button[title='query again']")
+    page.wait_for_selector(".jp-mlp-runs.jp-mlp-busy", state="detached", timeout=30_000)
     page.fill(".jp-mlp-runs-where", "metrics.loss < 0.001")
     page.press(".jp-mlp-runs-where", "Enter")
     error.wait_for(state="hidden", timeout=30_000)
