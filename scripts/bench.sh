@@ -2,14 +2,17 @@
 # Run the benchmarks against SQLite and a private PostgreSQL cluster (make bench).
 #
 #   scripts/bench.sh                     # == make bench
-#   scripts/bench.sh --only sdk,search   # extra args go to bench/tracking.py (make bench ARGS="--quick")
+#   scripts/bench.sh --only sdk,ingest   # extra args go to both scripts (make bench ARGS="--quick")
 #
-# Bootstraps first, starts scripts/pg.sh, runs bench/tracking.py from .venv with
-# --pg-url, which prints JSON lines and writes bench/results/tracking.jsonl. The
-# cluster is stopped afterwards, unless it was already running when we began
-# (a `make test` in another terminal keeps its cluster). Exits with tracking.py's
-# code: 0 when every benchmark ran (missed targets are listed in the summary line),
-# 1 when one crashed, or on a missed target with --strict.
+# Bootstraps first, starts scripts/pg.sh, runs bench/tracking.py, then bench/server.py
+# (the same figures through a real Jupyter server), from .venv with --pg-url; they print
+# JSON lines and write bench/results/tracking.jsonl and bench/results/server.jsonl.
+# --only names benchmarks of either script (tracking.py: import, sdk, service, search,
+# create; server.py: ingest, kernels); a script none of whose benchmarks is named is
+# skipped. The cluster is stopped afterwards, unless it was already running when we
+# began (a `make test` in another terminal keeps its cluster). Exit code: 0 when every
+# benchmark of both ran (missed targets are listed in the summary lines), 1 when one
+# crashed, or on a missed target with --strict.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +34,35 @@ bash scripts/pg.sh start >/dev/null
 PG_URL="$(bash scripts/pg.sh url)"
 echo "[bench] PostgreSQL: $PG_URL" >&2
 
+# Split --only between the two scripts; every other argument goes to both.
+only="" rest=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --only) only="${2:-}"; shift 2 || shift ;;
+        --only=*) only="${1#--only=}"; shift ;;
+        *) rest+=("$1"); shift ;;
+    esac
+done
+tracking_only="" server_only=""
+if [ -n "$only" ]; then
+    IFS=',' read -r -a names <<<"$only"
+    for n in "${names[@]}"; do
+        case "$n" in
+            ingest|kernels) server_only="${server_only:+$server_only,}$n" ;;
+            *) tracking_only="${tracking_only:+$tracking_only,}$n" ;;
+        esac
+    done
+fi
+
 rc=0
-.venv/bin/python bench/tracking.py --pg-url "$PG_URL" "$@" || rc=$?
+if [ -z "$only" ] || [ -n "$tracking_only" ]; then
+    .venv/bin/python bench/tracking.py --pg-url "$PG_URL" ${tracking_only:+--only "$tracking_only"} \
+        ${rest[@]+"${rest[@]}"} || rc=$?
+fi
+if [ -z "$only" ] || [ -n "$server_only" ]; then
+    src=0
+    .venv/bin/python bench/server.py --pg-url "$PG_URL" ${server_only:+--only "$server_only"} \
+        ${rest[@]+"${rest[@]}"} || src=$?
+    [ "$src" -eq 0 ] || rc=$src
+fi
 exit "$rc"
