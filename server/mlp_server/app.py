@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import PeriodicCallback
-from traitlets import Float, Int, default
+from traitlets import Bool, Float, Int, default
 
 from mlp.errors import InvalidInput
 
@@ -57,6 +57,12 @@ class MLPExtension(ExtensionApp):
 
     tracking: Any = None
     upstream: Upstream | None = None
+    ingest: Any = None
+
+    ingest_process = Bool(True, help=(
+        "Store metric points in a child process instead of the server's threads, so that "
+        "many kernels logging at once do not slow Jupyter's own requests (which share the "
+        "server process's GIL).")).tag(config=True)
 
     @default("open_browser")
     def _default_open_browser(self) -> bool:
@@ -80,6 +86,11 @@ class MLPExtension(ExtensionApp):
         self.tracking = open_service(cfg)
         self.executor = ThreadPoolExecutor(self.db_workers, thread_name_prefix="mlp-db")
         self.settings.update({"mlp_tracking": self.tracking, "mlp_executor": self.executor})
+        if self.ingest_process:
+            from .ingest import IngestProcess
+
+            self.ingest = IngestProcess(cfg.db_url, cfg.artifact_root, cfg.home)
+            self.settings["mlp_ingest"] = self.ingest
         self.log.info("jupyter-mlp %s: store %s, artifacts %s", __version__,
                       self.tracking.store.display_url, self.tracking.artifacts.root_url)
 
@@ -128,6 +139,8 @@ class MLPExtension(ExtensionApp):
             self.upstream.close()
         if self.tracking is not None:
             self.executor.shutdown(wait=True)
+            if self.ingest is not None:
+                self.ingest.close()
             self.tracking.store.dispose()
 
     @classmethod

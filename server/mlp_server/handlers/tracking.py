@@ -147,6 +147,10 @@ class MetricsHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def post(self):
+        ingest = self.settings.get("mlp_ingest")
+        if ingest is not None:  # decoded and stored in the ingest process
+            self.reply({"stored": await self.call(ingest.log_metrics, self.request.body)})
+            return
         try:
             batch_id, decoded = wire.decode_batch(self.request.body)
             series = [Series(*s) for s in decoded]
