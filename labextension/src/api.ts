@@ -53,6 +53,133 @@ export interface IRun {
   tags: Record<string, string>;
 }
 
+/** A metric's summary on one run (`GET runs/{id}`): its last point, extremes and size. */
+export interface IMetricSummary {
+  last: number;
+  step: number | null;
+  time: number | null;
+  min: number;
+  max: number;
+  count: number;
+}
+
+/** One artifact file of a run: path under the run's artifact root, bytes, digest. */
+export interface IArtifact {
+  path: string;
+  size: number;
+  digest: string | null;
+  created_at: number | null;
+}
+
+/** One run in full (`GET runs/{id}`): metric summaries instead of last values, its artifacts and children. */
+export interface IRunDetail extends Omit<IRun, 'metrics'> {
+  metrics: Record<string, IMetricSummary>;
+  artifacts?: IArtifact[];
+  children?: string[];
+}
+
+/** What a chart's x axis counts: the step logged, or the wall-clock time (epoch seconds). */
+export type XAxis = 'step' | 'time';
+
+/** One metric's points as a chart needs them (`GET runs/{id}/series`). */
+export interface ISeries {
+  key: string;
+  x: number[];
+  y: number[];
+  /** Points in the requested range before downsampling. */
+  count: number;
+  downsampled: boolean;
+  /** NaN/±inf points in the range: counted, not drawn. */
+  nonfinite: number;
+  min: number | null;
+  max: number | null;
+  last: number | null;
+}
+
+export interface ISeriesResponse {
+  run_id: string;
+  x: XAxis;
+  series: ISeries[];
+}
+
+/** Which points to ask for: at most `maxPoints` per key, within `start`..`end` of the x axis. */
+export interface ISeriesQuery {
+  keys: string[];
+  x?: XAxis;
+  maxPoints?: number;
+  start?: number | null;
+  end?: number | null;
+}
+
+/** Metric, param and tag keys in use (`GET keys`). */
+export interface IKeys {
+  metrics: string[];
+  params: string[];
+  tags: string[];
+}
+
+/** The kinds of capture a run may hold. */
+export type CaptureKind = 'code' | 'git' | 'environment';
+
+/** A captured cell: its execution count and source. */
+export interface ICodeCell {
+  execution_count: number | null;
+  source: string;
+}
+
+/** The code a run ran: notebook or IPython cells, or a script's source. */
+export interface ICodeCapture {
+  type: 'notebook' | 'ipython' | 'script' | 'interactive' | string;
+  cells?: ICodeCell[];
+  source?: string;
+  path?: string | null;
+  argv?: string[];
+  truncated?: boolean;
+  error?: string;
+}
+
+/** The git state of the work tree the run ran in. */
+export interface IGitCapture {
+  commit?: string | null;
+  branch?: string | null;
+  dirty?: boolean;
+  diff?: string;
+  truncated?: boolean;
+  untracked?: string[];
+  remote?: string | null;
+  error?: string;
+}
+
+/** The interpreter, host, packages and (redacted) environment variables of the run. */
+export interface IEnvironmentCapture {
+  python?: string | null;
+  implementation?: string | null;
+  executable?: string | null;
+  platform?: string | null;
+  hostname?: string | null;
+  host?: string | null;
+  user?: string | null;
+  cwd?: string | null;
+  packages?: Record<string, string> | null;
+  env?: Record<string, string> | null;
+  error?: string;
+  [key: string]: unknown;
+}
+
+export interface ICaptures {
+  code: ICodeCapture;
+  git: IGitCapture;
+  environment: IEnvironmentCapture;
+}
+
+/** The first bytes (or all) of an artifact file, with what the server said about them. */
+export interface IArtifactBytes {
+  blob: Blob;
+  contentType: string;
+  /** The server (or the client, when the server sent more) cut the file at `max_bytes`. */
+  truncated: boolean;
+}
+
 /** One search request (`POST runs/search`). */
 export interface ISearchQuery {
   experiment?: string | string[] | null;
@@ -106,6 +233,14 @@ export class MLPError extends Error {
   get isQueryError(): boolean {
     return this.kind === 'QueryError';
   }
+}
+
+/** Any failure as an `MLPError` (`ClientError` for what is not one). */
+export function asError(e: unknown): MLPError {
+  if (e instanceof MLPError) {
+    return e;
+  }
+  return new MLPError({ error: 'ClientError', message: String((e as Error)?.message ?? e), field: null }, 0);
 }
 
 const NON_FINITE: Record<string, number> = {
@@ -162,6 +297,36 @@ export function parseJSON(text: string): any {
   }
 }
 
+/**
+ * A number the server sent: a number, or (strict JSON) one of the strings
+ * `"NaN"`, `"Infinity"`, `"-Infinity"`. Anything else is null.
+ */
+export function toNumber(value: unknown): number | null {
+  if (typeof value === 'number') {
+    return value;
+  }
+  if (typeof value === 'string' && value in NON_FINITE) {
+    return NON_FINITE[value];
+  }
+  return null;
+}
+
+/** `toNumber` over a list; what is not a number becomes NaN, so indexes still line up. */
+function toNumbers(values: unknown): number[] {
+  return Array.isArray(values) ? values.map(v => toNumber(v) ?? NaN) : [];
+}
+
+function numericValues(record: Record<string, unknown> | null | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(record ?? {})) {
+    out[k] = toNumber(v) ?? NaN;
+  }
+  return out;
+}
+
+/** What a run id looks like; anything else is a reference to resolve. */
+export const RUN_ID = /^[0-9a-f]{32}$/;
+
 /** The REST API of one Jupyter server. */
 export class MLPClient {
   readonly serverSettings: ServerConnection.ISettings;
@@ -182,7 +347,7 @@ export class MLPClient {
   }
 
   /** One page of runs matching a query, ordered and paged by the server. */
-  searchRuns(query: ISearchQuery): Promise<IRunPage> {
+  async searchRuns(query: ISearchQuery): Promise<IRunPage> {
     const body: Record<string, unknown> = { limit: query.limit ?? 50 };
     if (query.experiment) {
       body.experiment = query.experiment;
@@ -196,15 +361,152 @@ export class MLPClient {
     if (query.cursor) {
       body.cursor = query.cursor;
     }
-    return this.request<IRunPage>('runs/search', {
+    const page = await this.request<IRunPage>('runs/search', {
       method: 'POST',
       body: JSON.stringify(body)
     });
+    page.runs = page.runs.map(r => ({ ...r, metrics: numericValues(r.metrics) }));
+    return page;
+  }
+
+  /** One run in full, by id or reference (`@latest`, `name`); `NotFound` when there is none. */
+  async run(ref: string): Promise<IRunDetail> {
+    const id = RUN_ID.test(ref) ? ref : await this.resolve(ref);
+    const run = await this.request<IRunDetail>(`runs/${id}`);
+    const metrics: Record<string, IMetricSummary> = {};
+    for (const [key, m] of Object.entries(run.metrics ?? {})) {
+      metrics[key] = {
+        ...m,
+        last: toNumber(m.last) ?? NaN,
+        min: toNumber(m.min) ?? NaN,
+        max: toNumber(m.max) ?? NaN
+      };
+    }
+    return { ...run, metrics };
+  }
+
+  /** The id of a run reference: an id, `@latest`, `@latest~1`, a run name. */
+  async resolve(ref: string): Promise<string> {
+    const body = await this.request<{ run_id: string }>(`runs/resolve?${new URLSearchParams({ ref })}`);
+    return body.run_id;
+  }
+
+  /** A run's metric points, downsampled by the server to `maxPoints` per key. */
+  async series(runId: string, query: ISeriesQuery): Promise<ISeriesResponse> {
+    const params = new URLSearchParams();
+    query.keys.forEach(k => params.append('key', k));
+    params.set('x', query.x ?? 'step');
+    if (query.maxPoints) {
+      params.set('max_points', String(Math.min(100000, Math.max(16, Math.round(query.maxPoints)))));
+    }
+    if (query.start !== null && query.start !== undefined && Number.isFinite(query.start)) {
+      params.set('start', String(query.start));
+    }
+    if (query.end !== null && query.end !== undefined && Number.isFinite(query.end)) {
+      params.set('end', String(query.end));
+    }
+    const body = await this.request<ISeriesResponse>(`runs/${encodeURIComponent(runId)}/series?${params}`);
+    return {
+      ...body,
+      series: (body.series ?? []).map(s => ({
+        ...s,
+        x: toNumbers(s.x),
+        y: toNumbers(s.y),
+        count: s.count ?? s.x?.length ?? 0,
+        downsampled: !!s.downsampled,
+        nonfinite: s.nonfinite ?? 0,
+        min: toNumber(s.min),
+        max: toNumber(s.max),
+        last: toNumber(s.last)
+      }))
+    };
+  }
+
+  /** Metric, param and tag keys used in these experiments (all when none given). */
+  keys(experiments: string[] = []): Promise<IKeys> {
+    const params = new URLSearchParams();
+    experiments.forEach(e => params.append('experiment', e));
+    const qs = params.toString();
+    return this.request<IKeys>(qs ? `keys?${qs}` : 'keys');
+  }
+
+  /** The runs started under this one (nested runs, trials), oldest first. */
+  async children(runId: string, limit = 100): Promise<IRunPage> {
+    return this.searchRuns({ where: `parent_id = '${runId.replace(/'/g, "''")}'`, order_by: ['start_time'], limit });
+  }
+
+  /** A captured code, git or environment record, or null when the run has none. */
+  async capture<K extends CaptureKind>(runId: string, kind: K): Promise<ICaptures[K] | null> {
+    const body = await this.request<{ capture: ICaptures[K] | null }>(
+      `runs/${encodeURIComponent(runId)}/captures/${kind}`
+    );
+    return body.capture ?? null;
+  }
+
+  /** A run's artifact files, all of them or those under `prefix`. */
+  async artifacts(runId: string, prefix?: string): Promise<IArtifact[]> {
+    const qs = prefix ? `?${new URLSearchParams({ prefix })}` : '';
+    const body = await this.request<{ artifacts: IArtifact[] }>(`runs/${encodeURIComponent(runId)}/artifacts${qs}`);
+    return body.artifacts ?? [];
+  }
+
+  /**
+   * The bytes of an artifact file, or its first `maxBytes` (a server that sends
+   * more is cut here too, so a preview never holds more than it asked for).
+   */
+  async artifact(runId: string, path: string, maxBytes?: number): Promise<IArtifactBytes> {
+    const params = new URLSearchParams({ path });
+    if (maxBytes) {
+      params.set('max_bytes', String(maxBytes));
+    }
+    const response = await this.fetch(`runs/${encodeURIComponent(runId)}/artifact?${params}`);
+    let blob = await response.blob();
+    let truncated = (response.headers.get('X-MLP-Truncated') ?? '').toLowerCase() === 'true';
+    if (maxBytes && blob.size > maxBytes) {
+      blob = blob.slice(0, maxBytes);
+      truncated = true;
+    }
+    const contentType = (response.headers.get('Content-Type') ?? '').split(';')[0].trim();
+    return { blob, contentType, truncated };
+  }
+
+  /**
+   * A URL that downloads an artifact file in a plain link: the server's token
+   * goes along when the page has one (cookie logins need none).
+   */
+  artifactUrl(runId: string, path: string): string {
+    const params = new URLSearchParams({ path });
+    if (this.serverSettings.token) {
+      params.set('token', this.serverSettings.token);
+    }
+    return URLExt.join(this.serverSettings.baseUrl, API_PATH, `runs/${encodeURIComponent(runId)}/artifact`) + `?${params}`;
   }
 
   /** A JSON request under the API path; refusals become `MLPError`. */
   async request<T>(path: string, init: RequestInit = {}): Promise<T> {
-    const url = URLExt.join(this.serverSettings.baseUrl, API_PATH, path);
+    const response = await this.fetch(path, init);
+    const text = await response.text();
+    let data: any = undefined;
+    try {
+      data = text ? parseJSON(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (data === undefined) {
+      throw new MLPError(
+        { error: 'ServerError', message: `${response.url || path} answered with something that is not JSON`, field: null },
+        response.status
+      );
+    }
+    return data as T;
+  }
+
+  /** A request under the API path that answered 2xx; anything else becomes `MLPError`. */
+  async fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    // the query string stays out of the join, which normalizes paths
+    const q = path.indexOf('?');
+    const url =
+      URLExt.join(this.serverSettings.baseUrl, API_PATH, q < 0 ? path : path.slice(0, q)) + (q < 0 ? '' : path.slice(q));
     let response: Response;
     try {
       response = await ServerConnection.makeRequest(url, init, this.serverSettings);
@@ -218,23 +520,17 @@ export class MLPClient {
         0
       );
     }
-    const text = await response.text();
-    let data: any = undefined;
-    try {
-      data = text ? parseJSON(text) : undefined;
-    } catch {
-      data = undefined;
-    }
     if (!response.ok) {
+      const text = await response.text();
+      let data: any = undefined;
+      try {
+        data = text ? parseJSON(text) : undefined;
+      } catch {
+        data = undefined;
+      }
       throw new MLPError(errorBody(data, response, text), response.status);
     }
-    if (data === undefined) {
-      throw new MLPError(
-        { error: 'ServerError', message: `${url} answered with something that is not JSON`, field: null },
-        response.status
-      );
-    }
-    return data as T;
+    return response;
   }
 }
 

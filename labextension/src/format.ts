@@ -66,3 +66,55 @@ export function formatValue(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/** A size in bytes: `812 B`, `1.5 KB`, `23 MB` (powers of 1024, as file browsers show). */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) {
+    return '';
+  }
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/** A full date and time (epoch seconds) in the user's locale, seconds included. */
+export function formatDateTime(epoch: number | null | undefined): string {
+  if (epoch === null || epoch === undefined || !Number.isFinite(epoch)) {
+    return '';
+  }
+  return new Date(epoch * 1000).toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit'
+  });
+}
+
+/** A count with the locale's thousands separators: `1,000,000`. */
+export function formatCount(n: number | null | undefined): string {
+  return n === null || n === undefined || !Number.isFinite(n) ? '' : Math.round(n).toLocaleString();
+}
+
+/**
+ * A path as the Jupyter server's contents know it: relative to its root
+ * directory (`serverRoot`); null when the path lies outside it. Relative
+ * paths are taken as relative already.
+ */
+export function serverPath(path: string, root: string): string | null {
+  const p = path.replace(/\\/g, '/');
+  if (!p.startsWith('/') && !/^[A-Za-z]:\//.test(p)) {
+    return p.replace(/^\.\//, '');
+  }
+  const r = root.replace(/\\/g, '/').replace(/\/+$/, '');
+  if (!r || r.startsWith('~')) {
+    return null;
+  }
+  return p.startsWith(`${r}/`) ? p.slice(r.length + 1) : null;
+}

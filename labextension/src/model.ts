@@ -7,7 +7,7 @@
 import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
-import { IExperiment, IInfo, IRun, MLPClient, MLPError } from './api';
+import { asError, IExperiment, IInfo, IRun, MLPClient, MLPError } from './api';
 
 /** What the panel remembers across reloads (kept in the state database). */
 export interface IRunsState {
@@ -449,13 +449,6 @@ export class RunsModel implements IDisposable {
   private _status: LoadStatus = 'loading';
   private _ticket = 0;
   private _updatedAt: number | null = null;
-}
-
-function asError(e: unknown): MLPError {
-  if (e instanceof MLPError) {
-    return e;
-  }
-  return new MLPError({ error: 'ClientError', message: String((e as Error)?.message ?? e), field: null }, 0);
 }
 
 function isQueryField(field: string | null): boolean {

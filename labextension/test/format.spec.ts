@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatTime, formatValue } from '../src/format';
+import { formatBytes, formatCount, formatDuration, formatTime, formatValue, serverPath } from '../src/format';
 
 describe('formatDuration', () => {
   it('reads at a glance from milliseconds to days', () => {
@@ -40,5 +40,28 @@ describe('formatTime', () => {
     expect(formatTime(today, now)).not.toMatch(/Nov/);
     expect(formatTime(earlier, now)).toMatch(/2/);
     expect(formatTime(earlier, now).length).toBeGreaterThan(formatTime(today, now).length);
+  });
+});
+
+describe('serverPath', () => {
+  it('makes a path under the server root relative, and refuses one outside it', () => {
+    expect(serverPath('/home/priya/work/train.ipynb', '/home/priya')).toBe('work/train.ipynb');
+    expect(serverPath('/home/priya/work/train.ipynb', '/home/priya/')).toBe('work/train.ipynb');
+    expect(serverPath('/home/priyanka/train.ipynb', '/home/priya')).toBeNull();
+    expect(serverPath('/tmp/x.ipynb', '~')).toBeNull();
+    expect(serverPath('work/train.ipynb', '/home/priya')).toBe('work/train.ipynb');
+    expect(serverPath('./train.ipynb', '')).toBe('train.ipynb');
+    expect(serverPath('C:\\Users\\p\\a.ipynb', 'C:\\Users\\p')).toBe('a.ipynb');
+  });
+});
+
+describe('formatBytes and formatCount', () => {
+  it('writes sizes in powers of 1024 and counts with separators', () => {
+    expect(formatBytes(812)).toBe('812 B');
+    expect(formatBytes(1536)).toBe('1.5 KB');
+    expect(formatBytes(23 * 1024 * 1024)).toBe('23 MB');
+    expect(formatBytes(null)).toBe('');
+    expect(formatCount(1_000_000)).toBe((1_000_000).toLocaleString());
+    expect(formatCount(NaN)).toBe('');
   });
 });
