@@ -1,20 +1,28 @@
 /**
  * jupyter-mlp's JupyterLab extension: the ML Platform sidebar (experiments and
- * runs, live). Settings: schema/plugin.json; remembered state: the state database.
+ * runs, live) and run views in the main area. Settings: schema/plugin.json;
+ * remembered state: the state database (sidebar) and the layout restorer (run views).
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { MLPClient } from './api';
+import { IRunActions } from './components/run/header';
+import { serverPath } from './format';
 import { IRunsState, RunsModel } from './model';
 import { RunsPanel } from './panel';
+import { IRunViewState, RunModel } from './runmodel';
+import { RunView } from './runview';
 
 export { MLPClient, MLPError, parseJSON } from './api';
 export type { IExperiment, IInfo, IRun, IRunPage, ISearchQuery } from './api';
 export { RunsModel } from './model';
+export { RunModel } from './runmodel';
 
 const PLUGIN_ID = 'jupyter-mlp-labextension:plugin';
 const STATE_KEY = 'jupyter-mlp:runs';
@@ -22,26 +30,108 @@ const STATE_KEY = 'jupyter-mlp:runs';
 export namespace CommandIDs {
   export const showRuns = 'mlp:show-runs';
   export const refresh = 'mlp:refresh-runs';
+  /** Open a run's view in the main area: args `{runId}` (an id or a reference such as `@latest`), optional `tab`. */
+  export const openRun = 'mlp:open-run';
+}
+
+/** Notebook outputs link to a run view with `<a class="jp-mlp-open-run" data-mlp-run="ID">` (`%mlp show`). */
+export const OPEN_RUN_LINK = 'a.jp-mlp-open-run';
+
+/**
+ * The run a link opens: its `data-mlp-run`, else an `href` of `#mlp-run=ID`
+ * (what survives JupyterLab's sanitizer in untrusted outputs, which drops data attributes).
+ */
+export function linkedRun(link: Element): string | null {
+  const data = link.getAttribute('data-mlp-run');
+  if (data) {
+    return data;
+  }
+  const match = /#mlp-run=([^&]+)/.exec(link.getAttribute('href') ?? '');
+  return match ? decodeURIComponent(match[1]) : null;
 }
 
 const plugin: JupyterFrontEndPlugin<RunsModel> = {
   id: PLUGIN_ID,
   description: 'The ML Platform sidebar: experiments and runs of jupyter-mlp, live.',
   autoStart: true,
-  optional: [ILayoutRestorer, ISettingRegistry, IStateDB, ITranslator, ICommandPalette],
+  optional: [ILayoutRestorer, ISettingRegistry, IStateDB, ITranslator, ICommandPalette, IRenderMimeRegistry],
   activate: (
     app: JupyterFrontEnd,
     restorer: ILayoutRestorer | null,
     settingRegistry: ISettingRegistry | null,
     state: IStateDB | null,
     translator: ITranslator | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    rendermime: IRenderMimeRegistry | null
   ): RunsModel => {
     const trans = (translator ?? nullTranslator).load('jupyter_mlp');
-    const model = new RunsModel({ client: new MLPClient(app.serviceManager.serverSettings) });
-    const panel = new RunsPanel(model, translator ?? nullTranslator);
+    const client = new MLPClient(app.serviceManager.serverSettings);
+    const model = new RunsModel({ client });
+    const openRun = (runId: string) => void app.commands.execute(CommandIDs.openRun, { runId });
+    const panel = new RunsPanel(model, translator ?? nullTranslator, openRun);
     app.shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, panel.id);
+
+    const tracker = new WidgetTracker<MainAreaWidget<RunView>>({ namespace: 'mlp-run' });
+    const actions: IRunActions = {
+      openRun,
+      serverPath: path => serverPath(path, PageConfig.getOption('serverRoot')),
+      openPath: path => {
+        if (app.commands.hasCommand('docmanager:open')) {
+          void app.commands.execute('docmanager:open', { path });
+        }
+      }
+    };
+    let pollInterval = 3;
+    app.commands.addCommand(CommandIDs.openRun, {
+      label: trans.__('Open ML Platform Run'),
+      execute: args => {
+        const runId = String(args.runId ?? '').trim();
+        if (!runId) {
+          return;
+        }
+        const saved = args as Partial<IRunViewState>;
+        const open = tracker.find(w => w.content.model.runId === runId);
+        if (open) {
+          if (saved.tab) {
+            open.content.model.setTab(saved.tab);
+          }
+          app.shell.activateById(open.id);
+          return open;
+        }
+        const runModel = new RunModel({ client, runId, state: saved, pollInterval });
+        const view = new RunView({ model: runModel, actions, translator: translator ?? nullTranslator, rendermime });
+        const widget = new MainAreaWidget({ content: view });
+        widget.id = `jp-mlp-run-${runId}`;
+        widget.addClass('jp-mlp-RunWidget');
+        runModel.stateChanged.connect(() => void tracker.save(widget));
+        void tracker.add(widget);
+        app.shell.add(widget, 'main');
+        app.shell.activateById(widget.id);
+        void runModel.load();
+        return widget;
+      }
+    });
+    restorer?.restore(tracker, {
+      command: CommandIDs.openRun,
+      args: widget => widget.content.model.toJSON() as unknown as ReadonlyPartialJSONObject,
+      name: widget => widget.content.model.runId
+    });
+
+    // `%mlp show` output links here, in any notebook or console output
+    document.addEventListener(
+      'click',
+      event => {
+        const link = (event.target as Element | null)?.closest?.(OPEN_RUN_LINK);
+        const runId = link && linkedRun(link);
+        if (runId) {
+          event.preventDefault();
+          event.stopPropagation();
+          openRun(runId);
+        }
+      },
+      true
+    );
 
     app.commands.addCommand(CommandIDs.showRuns, {
       label: trans.__('Show ML Platform Runs'),
@@ -57,7 +147,8 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
     if (settingRegistry) {
       void settingRegistry.load(PLUGIN_ID).then(settings => {
         const apply = () => {
-          model.setPollInterval(settings.get('pollInterval').composite as number);
+          pollInterval = settings.get('pollInterval').composite as number;
+          model.setPollInterval(pollInterval);
           void model.setPageSize(settings.get('pageSize').composite as number);
         };
         apply();

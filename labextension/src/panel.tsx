@@ -12,9 +12,11 @@ import { RunsModel } from './model';
 
 /** The ML Platform sidebar: health, experiments, the filter and the runs of the model. */
 export class RunsPanel extends ReactWidget {
-  constructor(model: RunsModel, translator: ITranslator = nullTranslator) {
+  /** `openRun` opens a run's view in the main area (double-click, Enter, or Open). */
+  constructor(model: RunsModel, translator: ITranslator = nullTranslator, openRun?: (runId: string) => void) {
     super();
     this.model = model;
+    this._openRun = openRun;
     this._trans = translator.load('jupyter_mlp');
     this.id = 'jp-mlp-sidebar';
     this.addClass('jp-mlp-RunsPanel');
@@ -46,15 +48,21 @@ export class RunsPanel extends ReactWidget {
 
   render(): JSX.Element {
     return (
-      <UseSignal signal={this.model.changed}>{() => <RunsBrowser model={this.model} trans={this._trans} />}</UseSignal>
+      <UseSignal signal={this.model.changed}>
+        {() => <RunsBrowser model={this.model} trans={this._trans} onOpen={this._openRun} />}
+      </UseSignal>
     );
   }
 
+  private _openRun?: (runId: string) => void;
   private _trans: TranslationBundle;
 }
 
-function RunsBrowser(props: { model: RunsModel; trans: TranslationBundle }): JSX.Element {
-  const { model, trans } = props;
+/** Runs opened at once from a selection, at most. */
+const OPEN_AT_ONCE = 10;
+
+function RunsBrowser(props: { model: RunsModel; trans: TranslationBundle; onOpen?: (runId: string) => void }): JSX.Element {
+  const { model, trans, onOpen } = props;
   const selected = model.selection.length;
   return (
     <div className="jp-mlp-Browser">
@@ -72,13 +80,22 @@ function RunsBrowser(props: { model: RunsModel; trans: TranslationBundle }): JSX
         {selected > 0 && (
           <span className="jp-mlp-Selection">
             {trans._n('%1 run selected', '%1 runs selected', selected)}
+            {onOpen && (
+              <button
+                className="jp-mlp-LinkButton jp-mlp-OpenSelected"
+                title={trans.__('Open the selected runs in the main area')}
+                onClick={() => model.selection.slice(0, OPEN_AT_ONCE).forEach(onOpen)}
+              >
+                {trans.__('open')}
+              </button>
+            )}
             <button className="jp-mlp-LinkButton" onClick={() => model.clearSelection()}>
               {trans.__('clear')}
             </button>
           </span>
         )}
       </div>
-      {model.runs.length > 0 && <RunsTable model={model} trans={trans} />}
+      {model.runs.length > 0 && <RunsTable model={model} trans={trans} onOpen={onOpen} />}
       <RunsState model={model} trans={trans} />
       <Pager model={model} trans={trans} />
     </div>

@@ -1,6 +1,45 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
+import { MLPError } from '../api';
 import { RunsModel } from '../model';
+
+/** A spinner and what is being loaded. */
+export function Loading(props: { label: string }): JSX.Element {
+  return (
+    <div className="jp-mlp-State" role="status">
+      <div className="jp-mlp-Spinner" />
+      <p>{props.label}</p>
+    </div>
+  );
+}
+
+/** A failure: what failed, the server's reason, what to do about it, and Retry. */
+export function Failure(props: {
+  title: string;
+  error: MLPError;
+  trans: TranslationBundle;
+  onRetry?: () => void;
+  hint?: React.ReactNode;
+}): JSX.Element {
+  const { error, trans } = props;
+  return (
+    <div className="jp-mlp-State jp-mlp-mod-error" role="alert">
+      <p className="jp-mlp-State-title">{props.title}</p>
+      <p>{error.message}</p>
+      <p className="jp-mlp-muted">
+        {props.hint ??
+          (error.kind === 'NetworkError'
+            ? trans.__('Check that JupyterLab’s server is still running, then retry.')
+            : trans.__('Fix the cause above, then retry.'))}
+      </p>
+      {props.onRetry && (
+        <button className="jp-mlp-PagerButton" onClick={props.onRetry}>
+          {trans.__('Retry')}
+        </button>
+      )}
+    </div>
+  );
+}
 
 /**
  * What the panel says instead of a table: loading, a failure and what to do
@@ -11,30 +50,24 @@ export function RunsState(props: { model: RunsModel; trans: TranslationBundle })
   const { model, trans } = props;
   if (model.status === 'error' && model.error) {
     return (
-      <div className="jp-mlp-State jp-mlp-mod-error" role="alert">
-        <p className="jp-mlp-State-title">{trans.__('Could not load the runs')}</p>
-        <p>{model.error.message}</p>
-        <p className="jp-mlp-muted">
-          {model.error.kind === 'NetworkError'
+      <Failure
+        title={trans.__('Could not load the runs')}
+        error={model.error}
+        trans={trans}
+        onRetry={() => void model.refresh()}
+        hint={
+          model.error.kind === 'NetworkError'
             ? trans.__('The panel retries by itself; check that JupyterLab’s server is still running.')
-            : trans.__('Fix the cause above, then retry.')}
-        </p>
-        <button className="jp-mlp-PagerButton" onClick={() => void model.refresh()}>
-          {trans.__('Retry')}
-        </button>
-      </div>
+            : undefined
+        }
+      />
     );
   }
   if (model.runs.length > 0) {
     return null;
   }
   if (model.status === 'loading') {
-    return (
-      <div className="jp-mlp-State" role="status">
-        <div className="jp-mlp-Spinner" />
-        <p>{trans.__('Loading runs…')}</p>
-      </div>
-    );
+    return <Loading label={trans.__('Loading runs…')} />;
   }
   if (model.query) {
     return (

@@ -80,8 +80,12 @@ export function StatusBadge(props: { status: string; trans: TranslationBundle })
  * The page of runs. Headers order by the server; a click selects a run,
  * Ctrl/⌘-click adds or removes one, Shift-click selects a range.
  */
-export function RunsTable(props: { model: RunsModel; trans: TranslationBundle }): JSX.Element {
-  const { model, trans } = props;
+export function RunsTable(props: {
+  model: RunsModel;
+  trans: TranslationBundle;
+  onOpen?: (runId: string) => void;
+}): JSX.Element {
+  const { model, trans, onOpen } = props;
   const cols = columns(model, trans);
   const allSelected = model.runs.length > 0 && model.runs.every(r => model.isSelected(r.id));
   return (
@@ -124,7 +128,15 @@ export function RunsTable(props: { model: RunsModel; trans: TranslationBundle })
               data-run-id={run.id}
               className={`jp-mlp-Run${model.isSelected(run.id) ? ' jp-mod-selected' : ''}`}
               aria-selected={model.isSelected(run.id)}
+              title={onOpen ? trans.__('Double-click (or Enter) opens the run') : undefined}
+              tabIndex={onOpen ? 0 : undefined}
               onClick={e => model.select(run.id, e.shiftKey ? 'range' : e.ctrlKey || e.metaKey ? 'toggle' : 'only')}
+              onDoubleClick={() => onOpen?.(run.id)}
+              onKeyDown={e => {
+                if (e.key === 'Enter' && e.target === e.currentTarget) {
+                  onOpen?.(run.id);
+                }
+              }}
             >
               <td className="jp-mlp-col-select">
                 <input
