@@ -7,7 +7,7 @@
 import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
-import { asError, IExperiment, IInfo, IRun, MLPClient, MLPError } from './api';
+import { asError, IExperiment, IInfo, IKeys, IRun, MLPClient, MLPError } from './api';
 
 /** What the panel remembers across reloads (kept in the state database). */
 export interface IRunsState {
@@ -131,19 +131,45 @@ export class RunsModel implements IDisposable {
     return this._selection.has(id);
   }
 
-  /** Metric keys of the runs on the page, `system/` ones last. */
+  /**
+   * Metric keys a column can show: those in use in the experiment shown (the
+   * server's, once `loadKeys` ran) and those of the page, `system/` ones last.
+   */
   get metricKeys(): string[] {
-    return sortKeys(this._runs.flatMap(r => Object.keys(r.metrics ?? {})));
+    return sortKeys([...(this._keys?.metrics ?? []), ...this._pageKeys('metrics')]);
   }
   get paramKeys(): string[] {
-    return sortKeys(this._runs.flatMap(r => Object.keys(r.params ?? {})));
+    return sortKeys([...(this._keys?.params ?? []), ...this._pageKeys('params')]);
   }
   /** The metric columns shown: the chosen ones, else the first few of the page. */
   get metricColumns(): string[] {
-    return this._metricColumns ?? this.metricKeys.filter(k => !k.startsWith('system/')).slice(0, AUTO_COLUMNS);
+    return (
+      this._metricColumns ??
+      sortKeys(this._pageKeys('metrics'))
+        .filter(k => !k.startsWith('system/'))
+        .slice(0, AUTO_COLUMNS)
+    );
   }
   get paramColumns(): string[] {
-    return this._paramColumns ?? this.paramKeys.slice(0, AUTO_COLUMNS);
+    return this._paramColumns ?? sortKeys(this._pageKeys('params')).slice(0, AUTO_COLUMNS);
+  }
+
+  /**
+   * Ask the server which metric, param and tag keys the experiment shown uses
+   * (for the column picker: keys of runs beyond this page too). Without the
+   * route (an older server) the picker offers the page's keys.
+   */
+  async loadKeys(): Promise<void> {
+    const experiment = this._experiment;
+    try {
+      const keys = await this.client.keys(experiment ? [experiment] : []);
+      if (experiment === this._experiment && !this._isDisposed) {
+        this._keys = keys;
+        this._changed.emit();
+      }
+    } catch {
+      // the page's keys stand in
+    }
   }
   /** Whether the columns were chosen by the user rather than taken from the page. */
   get columnsChosen(): boolean {
@@ -191,6 +217,7 @@ export class RunsModel implements IDisposable {
       return Promise.resolve();
     }
     this._experiment = name;
+    this._keys = null;
     return this._reload(true);
   }
 
@@ -415,6 +442,10 @@ export class RunsModel implements IDisposable {
     }
   }
 
+  private _pageKeys(field: 'metrics' | 'params'): string[] {
+    return this._runs.flatMap(r => Object.keys(r[field] ?? {}));
+  }
+
   private _emitState(): void {
     this._stateChanged.emit(this.toJSON());
   }
@@ -434,6 +465,7 @@ export class RunsModel implements IDisposable {
   private _info: IInfo | null = null;
   private _infoError: MLPError | null = null;
   private _isDisposed = false;
+  private _keys: IKeys | null = null;
   private _metricColumns: string[] | null = null;
   private _nextCursor: string | null = null;
   private _orderBy: string[] = [...DEFAULT_ORDER];

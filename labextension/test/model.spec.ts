@@ -208,6 +208,31 @@ describe('RunsModel', () => {
     expect(m.toJSON().metricColumns).toEqual(['zeta']);
   });
 
+  it('offers the keys the server says the experiment uses, beyond the page', async () => {
+    const server = serverWith([run({ metrics: { loss: 0.1 }, params: { lr: 0.1 } })]).on('GET keys', call => {
+      const experiments = new URL(call.url).searchParams.getAll('experiment');
+      return { body: { metrics: experiments.length ? ['f1'] : ['auc', 'f1'], params: ['depth'], tags: [] } };
+    });
+    const m = model(server);
+    await m.restore({ experiment: 'demo' });
+    expect(m.metricKeys).toEqual(['loss']);
+    await m.loadKeys();
+    expect(m.metricKeys).toEqual(['f1', 'loss']);
+    expect(m.paramKeys).toEqual(['depth', 'lr']);
+    expect(m.metricColumns).toEqual(['loss']); // automatic columns still come from the page
+    await m.setExperiment(null);
+    expect(m.metricKeys).toEqual(['loss']);
+    await m.loadKeys();
+    expect(m.metricKeys).toEqual(['auc', 'f1', 'loss']);
+  });
+
+  it('keeps the page keys when the server has no keys route', async () => {
+    const m = model(serverWith([run({ metrics: { loss: 0.1 } })]));
+    await m.restore(null);
+    await m.loadKeys();
+    expect(m.metricKeys).toEqual(['loss']);
+  });
+
   it('polls while active and stops while hidden', async () => {
     const server = serverWith([run()]);
     const m = model(server, { pollInterval: 0.05 });

@@ -167,7 +167,7 @@ export function ColumnPicker(props: { model: RunsModel; trans: TranslationBundle
   const group = (title: string, keys: string[], chosen: string[], set: (next: string[]) => void) => (
     <fieldset className="jp-mlp-Columns-group">
       <legend>{title}</legend>
-      {keys.length === 0 && <span className="jp-mlp-muted">{trans.__('none on this page')}</span>}
+      {keys.length === 0 && <span className="jp-mlp-muted">{trans.__('none yet')}</span>}
       {keys.map(key => (
         <label key={key}>
           <input type="checkbox" checked={chosen.includes(key)} onChange={() => set(toggle(chosen, key))} />
@@ -177,7 +177,10 @@ export function ColumnPicker(props: { model: RunsModel; trans: TranslationBundle
     </fieldset>
   );
   return (
-    <details className="jp-mlp-Columns">
+    <details
+      className="jp-mlp-Columns"
+      onToggle={e => (e.currentTarget as HTMLDetailsElement).open && void model.loadKeys()}
+    >
       <summary>{trans.__('Columns')}</summary>
       <div className="jp-mlp-Columns-body">
         {group(trans.__('Metrics'), model.metricKeys, model.metricColumns, next =>
