@@ -11,13 +11,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import lab_browser
 import pytest
 from conftest import JupyterServer
+from lab_browser import shot
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PANEL_TAB = '.lm-TabBar-tab[data-id="jp-mlp-sidebar"]'
 ROWS = "#jp-mlp-sidebar .jp-mlp-Run"
 
@@ -48,44 +47,14 @@ def run(name: str, acc: float, lr: float, experiment: str = "panel-demo") -> dic
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab with the extension on a temporary store and settings."""
-    root = tmp_path_factory.mktemp("lab")
-    # no "get notified about Jupyter news?" toast over the screenshots
-    notification = root / "settings" / "@jupyterlab" / "apputils-extension"
-    notification.mkdir(parents=True)
-    (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    server = JupyterServer.start(root, f"sqlite:///{root / 'mlp.db'}", extra=(
-        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        f"--LabApp.user_settings_dir={root / 'settings'}",
-        f"--LabApp.workspaces_dir={root / 'workspaces'}",
-    ))
-    try:
-        yield server
-    finally:
-        server.proc.terminate()
-        try:
-            server.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
+    server = lab_browser.start_lab(tmp_path_factory.mktemp("lab"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
 def page(lab, chromium):
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = chromium.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    messages: list[str] = []
-    pg.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
-    try:
-        yield pg
-    finally:
-        (ARTIFACTS / "console.log").write_text("\n".join(messages))
-        context.close()
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    yield from lab_browser.new_page(chromium, "console.log")
 
 
 def names(page) -> list[str]:
