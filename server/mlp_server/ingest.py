@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import struct
 import subprocess
 import sys
@@ -141,13 +142,17 @@ def _serve() -> int:
             answer({"error": e.to_dict()})
         except Exception as e:
             if _store_unavailable(e):
+                print(f"jupyter-mlp ingest: the store is unavailable: {e}", file=sys.stderr)
                 answer({"error": {"error": "StoreUnavailable",
-                                  "message": f"the store is unavailable, try again shortly: "
-                                             f"{getattr(e, 'orig', None) or e}"},
+                                  "message": "the store is unavailable (the server's log says "
+                                             "why); try again shortly"},
                         "unavailable": True})
             else:
-                print(f"jupyter-mlp ingest: {e!r}", file=sys.stderr)
-                answer({"error": {"error": "ServerFault", "message": f"internal error: {e}"}})
+                ref = secrets.token_hex(4)
+                print(f"jupyter-mlp ingest: internal error {ref}: {e!r}", file=sys.stderr)
+                answer({"error": {"error": "ServerFault",
+                                  "message": f"internal error {ref}: the server's log has "
+                                             "the details"}})
     service.store.dispose()
     return 0
 

@@ -140,3 +140,31 @@ def test_a_bad_server_url_stops_the_extension_with_its_name(tmp_path):
     assert out.returncode == 2, out.stderr[-2000:]
     assert "c.MLP.server_url='hub.example.org/services/mlp' must be the http(s) URL" in \
         out.stderr
+
+
+def test_names_with_reserved_characters_survive_forwarding(shared, user_server):
+    import numpy as np
+
+    from mlp.transport import MetricBatch
+    from mlp.transport.http import HttpTransport
+
+    t = HttpTransport(user_server.url, user_server.token)
+    run = t.create_run("reserved", "r", tags={"a?b": "1", "a": "2", "team/owner": "x"})
+    for key in ("acc?top1", "a%41", "val loss", "loss #2"):
+        t.log_metrics([MetricBatch(run["id"], key, np.arange(2), np.full(2, 1e9),
+                                   np.array([0.5, 0.25]))])
+        assert list(t.metric_history(run["id"], key)["value"]) == [0.5, 0.25], key
+    t.delete_tag(run["id"], "a?b")
+    t.delete_tag(run["id"], "team/owner")
+    assert t.get_run(run["id"])["tags"] == {"a": "2"}
+    t.close()
+    # Dot segments never reach the shared server's host, encoded or not.
+    for path in ("..%2f..%2fapi%2fstatus", "runs/..%2F..%2F..%2Fhub", "%2e%2e/%2e%2e/api"):
+        resp = api(user_server, "GET", path)
+        assert resp.status_code == 400 and "segments" in resp.text, (path, resp.status_code)
+
+
+def test_a_token_in_the_query_string_is_not_sent_on(shared, user_server):
+    resp = requests.get(f"{user_server.url}/mlp/api/v1/experiments",
+                        params={"token": user_server.token}, timeout=30)
+    assert resp.status_code == 200, resp.text

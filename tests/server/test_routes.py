@@ -148,3 +148,37 @@ def test_artifacts_are_served_with_their_type_and_previews_are_cut(http_server, 
               params={"path": "table.csv", "max_bytes": "lots"})
     assert bad.status_code == 400 and bad.json()["field"] == "max_bytes"
     t.close()
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("pid", -1), ("pid", "abc"), ("pid", 1.5), ("pid", 2**70), ("start_time", "abc"),
+    ("pid_started", "x"), ("host", {}), ("source_type", {}), ("source_name", []),
+    ("run_id", ["x"]), ("captures", ["x"]), ("parent_id", 7),
+])
+def test_run_fields_of_the_wrong_kind_are_refused_by_name(http_server, field, value):
+    resp = api(http_server, "POST", "runs", json={"experiment": "bad", field: value})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["field"] == field
+
+
+def test_heartbeat_ids_and_search_limits_of_the_wrong_kind_are_refused_by_name(http_server):
+    resp = api(http_server, "POST", "heartbeat", json={"run_ids": [1, {}]})
+    assert resp.status_code == 400 and resp.json()["field"] == "run_ids"
+    resp = api(http_server, "POST", "runs/search", json={"limit": 10**30})
+    assert resp.status_code == 400 and resp.json()["field"] == "limit"
+
+
+def test_artifact_names_in_any_script_download_and_folders_are_refused(http_server, tmp_path):
+    from mlp.transport.http import HttpTransport
+
+    t = HttpTransport(http_server.url, http_server.token)
+    run = t.create_run("names", "r")
+    f = tmp_path / "数据.csv"
+    f.write_text("a,b\n1,2\n")
+    t.log_artifact(run["id"], f, "dir/数据.csv")
+    got = api(http_server, "GET", f"runs/{run['id']}/artifact", params={"path": "dir/数据.csv"})
+    assert got.status_code == 200 and got.content == f.read_bytes()
+    assert "filename*=UTF-8''%E6%95%B0%E6%8D%AE.csv" in got.headers["Content-Disposition"]
+    folder = api(http_server, "GET", f"runs/{run['id']}/artifact", params={"path": "dir"})
+    assert folder.status_code == 400 and "is a folder" in folder.json()["message"]
+    t.close()

@@ -99,3 +99,20 @@ def test_urls_shown_in_messages_hide_the_password():
                   check=False)
     assert "hunter2" not in store.display_url and "ana" in store.display_url
     store.dispose()
+
+
+def test_one_run_with_a_garbage_pid_does_not_stop_crash_detection(service):
+    import socket
+
+    from sqlalchemy import update
+
+    from mlp_server.store.schema import runs
+
+    bad = service.create_run("reap", "bad", host=socket.gethostname(), pid=1)
+    gone = service.create_run("reap", "gone", host="elsewhere", pid=123)
+    with service.store.write() as conn:  # as an older version might have stored it
+        conn.execute(update(runs).where(runs.c.id == bad["id"]).values(pid=-5))
+        conn.execute(update(runs).where(runs.c.id == gone["id"]).values(heartbeat_at=1.0))
+    crashed = service.reap(force=True)
+    assert gone["id"] in crashed
+    assert service.get_run(bad["id"])["status"] == "running"

@@ -6,6 +6,7 @@ import hmac
 import json
 import math
 import os
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -160,13 +161,19 @@ class MLPHandler(APIHandler):
             body = {"error": "HTTPError", "message": exc.log_message or self._reason,
                     "field": None}
         else:
-            body = {"error": "ServerError", "message": f"internal error: {exc}", "field": None}
+            # The details (SQL, parameters, paths) go to the server's log, under this id.
+            ref = getattr(self, "_error_ref", None) or secrets.token_hex(4)
+            body = {"error": "ServerError", "field": None,
+                    "message": f"internal error {ref}: the server's log has the details"}
         self.set_header("Content-Type", "application/json")
         self.finish(dumps(body))
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
         if isinstance(value, MLPError):
             return  # an expected refusal, answered with its status; not a server fault
+        self._error_ref = secrets.token_hex(4)
+        self.log.error("jupyter-mlp internal error %s on %s %s", self._error_ref,
+                       self.request.method, self.request.path)
         super().log_exception(typ, value, tb)
 
     def _handle_request_exception(self, e: BaseException) -> None:
@@ -177,16 +184,34 @@ class MLPHandler(APIHandler):
             # The database is away (restarting, unreachable, out of connections): a client
             # should retry later, not give up its data as it would after a 500.
             self.log.warning("jupyter-mlp: the store is unavailable: %s", e)
-            err = StoreUnavailable(f"the store is unavailable, try again shortly: "
-                                   f"{getattr(e, 'orig', None) or e}")
+            err = StoreUnavailable("the store is unavailable (the server's log says why); "
+                                   "try again shortly")
             self.send_error(503, exc_info=(StoreUnavailable, err, None))
             return
         super()._handle_request_exception(e)
 
 
+#: PostgreSQL error classes that pass: connection, shutdown, too many connections,
+#: serialization and deadlock (SQLSTATE prefixes).
+_PG_TRANSIENT = ("08", "57P01", "57P02", "57P03", "53300", "40001", "40P01")
+
+
 def _store_unavailable(e: BaseException) -> bool:
+    """Whether the store is briefly away (so a client should retry), not broken."""
     from sqlalchemy import exc
 
-    if isinstance(e, exc.DBAPIError) and e.connection_invalidated:
+    if isinstance(e, exc.TimeoutError):  # no connection free in the pool
         return True
-    return isinstance(e, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError))
+    if not isinstance(e, exc.DBAPIError):
+        return False
+    if e.connection_invalidated:
+        return True
+    code = getattr(e.orig, "sqlstate", None) or getattr(e.orig, "pgcode", None)
+    if code:
+        return str(code).startswith(_PG_TRANSIENT)
+    text = str(e.orig).lower()
+    if isinstance(e, exc.OperationalError):
+        # SQLite: another writer holds the lock; psycopg without a code: cannot connect.
+        return any(w in text for w in ("database is locked", "database is busy",
+                                       "connection", "could not connect", "server closed"))
+    return isinstance(e, exc.InterfaceError)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
@@ -26,7 +27,12 @@ from .base import MLPHandler, dumps
 API = "/mlp/api/v1"
 
 #: Response headers passed back to the client; the rest are the connection's own.
-_PASSED_BACK = ("Content-Type", "Content-Disposition", "Cache-Control", "ETag", "Location")
+_PASSED_BACK = ("Content-Type", "Content-Disposition", "Cache-Control", "ETag", "Location",
+                "Content-Security-Policy", "X-Content-Type-Options", "X-MLP-Size",
+                "X-MLP-Truncated")
+#: Query arguments that authenticate a caller here: never sent on (they would name
+#: someone else to the shared server, and leak this server's login token).
+_NOT_PASSED_ON = frozenset({"token", "_xsrf"})
 #: Request headers passed on; never the client's Authorization or cookies.
 _PASSED_ON = ("Content-Type", "Content-Length", "Accept", "User-Agent")
 
@@ -102,7 +108,7 @@ class ForwardHandler(MLPHandler):
         self._refusal: list[bytes] = []
         self._buffered: list[bytes] | None = None
         self._chunks: asyncio.Queue[bytes | None] | None = None
-        method, path = self.request.method or "GET", self.path_kwargs["path"]
+        method, path = self.request.method or "GET", self._raw_path()
         if method == "POST" and path == "runs":
             self._buffered = []  # a run's creation is rewritten first: small JSON
         elif method in ("POST", "PUT", "PATCH"):
@@ -122,12 +128,28 @@ class ForwardHandler(MLPHandler):
         while (chunk := await self._chunks.get()) is not None:
             await write(chunk)
 
+    def _raw_path(self) -> str:
+        """The path after /mlp/api/v1/ as the client encoded it (a metric named "a?b" or
+        "a/b" stays one name), refusing "." and ".." segments, which a proxy on the way
+        could resolve to another route of the shared server's host."""
+        raw = self.request.path
+        at = raw.find(API + "/")
+        tail = raw[at + len(API) + 1:] if at >= 0 else ""
+        if any(seg in (".", "..") for seg in unquote(tail).split("/")):
+            raise web.HTTPError(400, "a path with . or .. segments cannot be forwarded")
+        return tail
+
+    def _query_on(self) -> str:
+        args = [(k, v) for k, v in parse_qsl(self.request.query, keep_blank_values=True)
+                if k not in _NOT_PASSED_ON]
+        return f"?{urlencode(args)}" if args else ""
+
     def _headers_on(self) -> dict[str, str]:
         return {k: v for k in _PASSED_ON if (v := self.request.headers.get(k)) is not None}
 
     async def _fetch(self, producer) -> None:
         method = self.request.method or "GET"
-        query = f"?{self.request.query}" if self.request.query else ""
+        query = self._query_on()
         headers = self._headers_on()
         kw: dict[str, Any] = {}
         if self._buffered is not None:
@@ -135,7 +157,7 @@ class ForwardHandler(MLPHandler):
             headers = {**headers, "Content-Length": str(len(kw["body"]))}
         elif producer is not None:
             kw["body_producer"] = producer
-        req = self.upstream.request(self.path_kwargs["path"] + query, method, headers,
+        req = self.upstream.request(self._raw_path() + query, method, headers,
                                     header_callback=self._on_header,
                                     streaming_callback=self._on_chunk, **kw)
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import tempfile
-from pathlib import Path
+from urllib.parse import quote
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -250,7 +250,8 @@ class ArtifactsHandler(MLPHandler):
 
 
 class ArtifactFileHandler(MLPHandler):
-    """The bytes of one artifact file, ``?path=``."""
+    """The bytes of one artifact file, ``?path=``, with its type; ``&max_bytes=`` cuts a
+    preview. Streamed from the store in pieces: a big model file never sits in memory."""
 
     @web.authenticated
     @authorized
@@ -260,34 +261,40 @@ class ArtifactFileHandler(MLPHandler):
         if max_bytes < -1 or max_bytes == 0:
             raise InvalidInput(f"max_bytes must be a positive number of bytes, got {max_bytes}",
                                field="max_bytes")
-        with tempfile.TemporaryDirectory(prefix="mlp-download-") as d:
-            local = await self.call(self.tracking.download_artifacts, run_id, path, d)
-            if not Path(local).is_file():
-                raise InvalidInput(f"{path!r} is a folder: list it with the artifacts route "
-                                   "and fetch its files one by one", field="path")
-            size = Path(local).stat().st_size
-            ctype, _ = mimetypes.guess_type(Path(local).name)
+        fh, size = await self.call(self.tracking.open_artifact, run_id, path)
+        try:
+            name = path.rstrip("/").rsplit("/", 1)[-1]
+            ctype, _ = mimetypes.guess_type(name)
             self.set_header("Content-Type", ctype or "application/octet-stream")
             self.set_header("X-Content-Type-Options", "nosniff")
-            # Shown by the panel, never run as a page of this origin.
-            self.set_header("Content-Security-Policy", "sandbox")
-            name = Path(local).name.replace('"', "")
-            self.set_header("Content-Disposition", f'inline; filename="{name}"')
+            # Shown by the panel, never run as a page of this origin, nor calling out.
+            self.set_header("Content-Security-Policy",
+                            "sandbox; default-src 'none'; img-src data:; "
+                            "style-src 'unsafe-inline'")
+            self.set_header("Content-Disposition", _disposition(name))
             send = size if max_bytes < 0 else min(size, max_bytes)
             self.set_header("X-MLP-Size", str(size))
             if send < size:
                 self.set_header("X-MLP-Truncated", "true")
             self.set_header("Content-Length", str(send))
-            with open(local, "rb") as fh:  # in pieces: a big model file never sits in memory
-                left = send
-                while left > 0:
-                    chunk = await self.call(fh.read, min(left, 1 << 20))
-                    if not chunk:
-                        break
-                    left -= len(chunk)
-                    self.write(chunk)
-                    await self.flush()
+            left = send
+            while left > 0:
+                chunk = await self.call(fh.read, min(left, 1 << 20))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                self.write(chunk)
+                await self.flush()
             self.finish()
+        finally:
+            await self.call(fh.close)
+
+
+def _disposition(name: str) -> str:
+    """``inline`` with the file's name: ASCII for old clients, UTF-8 for the rest."""
+    clean = "".join(c for c in name if c.isprintable())
+    ascii_name = clean.encode("ascii", "replace").decode().replace('"', "").replace("?", "_")
+    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(clean, safe='')}"
 
 
 #: (path under /mlp/api/v1, handler, {method: summary}); also the OpenAPI document's source.

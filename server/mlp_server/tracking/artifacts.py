@@ -87,6 +87,13 @@ class ArtifactStore:
             raise
         return digest, size
 
+    def open(self, digest: str):
+        """The blob, opened for binary reading."""
+        src = self.object_path(digest)
+        if not self.fs.exists(src):
+            raise NotFound(f"artifact blob {digest} is missing from {self.root_url}")
+        return self.fs.open(src, "rb")
+
     def get_file(self, digest: str, local_path: str | Path) -> None:
         src = self.object_path(digest)
         if not self.fs.exists(src):

@@ -213,10 +213,24 @@ class TrackingService:
         param leaves no run behind). Passing ``run_id`` makes the call idempotent.
         ``kernel_id`` is accepted and unused: only the Jupyter server that launched a kernel
         can turn it into a notebook path, which its REST route does before calling here."""
-        if run_id is not None and not _RUN_ID.match(run_id):
+        if run_id is not None and (not isinstance(run_id, str) or not _RUN_ID.match(run_id)):
             raise InvalidInput(f"run id {run_id!r} must be 32 lowercase hex digits", field="run_id")
+        if parent_id is not None and (not isinstance(parent_id, str) or
+                                      not _RUN_ID.match(parent_id)):
+            raise InvalidInput(f"parent id {parent_id!r} must be 32 lowercase hex digits",
+                               field="parent_id")
         if name is not None:
             name = check_key(name, "run")
+        pid = _opt_int(pid, "pid", 1, 2**31 - 1)
+        pid_started = _opt_time(pid_started, "pid_started")
+        start_time = _opt_time(start_time, "start_time")
+        for value, field in ((host, "host"), (source_type, "source_type"),
+                             (source_name, "source_name"), (user, "user")):
+            _opt_text(value, field)
+        for field, given in (("tags", tags), ("params", params), ("captures", captures)):
+            if given is not None and not isinstance(given, Mapping):
+                raise InvalidInput(f"{field} must be an object of names to values",
+                                   field=field)
         param_rows = _param_rows(params or {})
         capture_rows = [_capture_row(kind, _with_path(kind, payload, source_name), self.clock())
                         for kind, payload in (captures or {}).items()]
@@ -277,6 +291,9 @@ class TrackingService:
 
     def heartbeat(self, run_ids: Iterable[str]) -> None:
         ids = list(run_ids)
+        if not all(isinstance(i, str) and _RUN_ID.match(i) for i in ids):
+            raise InvalidInput("run_ids must be a list of run ids (32 lowercase hex digits)",
+                               field="run_ids")
         if not ids:
             return
         with self.store.write() as conn:
@@ -607,6 +624,21 @@ class TrackingService:
             items = [a for a in items if a["path"] == p or a["path"].startswith(p + "/")]
         return items
 
+    def open_artifact(self, run_id: str, path: str) -> tuple[Any, int]:
+        """One artifact file, opened for reading (binary), and its size; a folder path is
+        refused naming the way to list it."""
+        p = clean_artifact_path(path)
+        with self.store.read() as conn:
+            self._require_run(conn, run_id, allow_deleted=True)
+            row = conn.execute(select(artifacts.c.digest, artifacts.c.size).where(
+                artifacts.c.run_id == run_id, artifacts.c.path == p)).first()
+        if row is None:
+            if self.list_artifacts(run_id, p):
+                raise InvalidInput(f"{p!r} is a folder: list it with the artifacts route and "
+                                   "fetch its files one by one", field="path")
+            raise NotFound(f"run {run_id[:8]} has no artifact {p!r}", field="path")
+        return self.artifacts.open(row.digest), int(row.size)
+
     def download_artifacts(self, run_id: str, path: str, dst: str | os.PathLike) -> Path:
         """Copy an artifact file (or every file under a folder path) into ``dst``."""
         items = self.list_artifacts(run_id, path)
@@ -672,7 +704,7 @@ class TrackingService:
         order = parse_order_by(order_by)
         cond = parse(where) if where and where.strip() else None
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit < 1):
+                                  or not 1 <= limit <= 10_000_000):
             raise InvalidInput(f"limit must be a positive whole number, got {limit!r}",
                                field="limit")
         fingerprint = hashlib.sha1(json.dumps(
@@ -843,7 +875,7 @@ class TrackingService:
         return self._mark_crashed([c for c in cands if self._dead(c, now)], now)
 
     def _dead(self, c, now: float) -> str | None:
-        if c.host == self.hostname and c.pid:
+        if c.host == self.hostname and isinstance(c.pid, int) and 0 < c.pid < 2**31:
             if not _process_alive(c.pid, c.pid_started):
                 return f"its process {c.pid} on {c.host} ended without ending the run"
             return None
@@ -954,13 +986,15 @@ def _process_alive(pid: int, started: float | None) -> bool:
     import psutil
 
     try:
+        if not isinstance(pid, int) or not 0 < pid < 2**31:
+            return True  # not a process id this check can judge: the heartbeat decides
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
         return started is None or abs(proc.create_time() - started) < 1.0
     except psutil.NoSuchProcess:
         return False
-    except psutil.AccessDenied:
+    except (psutil.AccessDenied, psutil.Error, ValueError, TypeError, OverflowError):
         return True
 
 
@@ -1049,3 +1083,28 @@ def _end_time(value: Any) -> float:
         raise InvalidInput(f"end_time must be seconds since the epoch, got {value!r}",
                            field="end_time")
     return t
+
+
+def _opt_int(value: Any, field: str, lo: int, hi: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise InvalidInput(f"{field} must be a whole number from {lo} to {hi}, got {value!r}",
+                           field=field)
+    return value
+
+
+def _opt_time(value: Any, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value) or value < 0:
+        raise InvalidInput(f"{field} must be seconds since the epoch, got {value!r}",
+                           field=field)
+    return float(value)
+
+
+def _opt_text(value: Any, field: str, limit: int = 1024) -> None:
+    if value is not None and (not isinstance(value, str) or len(value) > limit):
+        raise InvalidInput(f"{field} must be text of at most {limit} characters, got "
+                           f"{str(value)[:40]!r}", field=field)
