@@ -21,7 +21,7 @@ def execute(connection_file: Path, code: str) -> str:
 
     kc = BlockingKernelClient(connection_file=str(connection_file))
     kc.load_connection_file()
-    kc.start_channels()
+    kc.start_channels(hb=False)  # a missed heartbeat under load is not a dead kernel
     try:
         kc.wait_for_ready(timeout=60)
         out: list[str] = []
