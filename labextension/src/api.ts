@@ -485,13 +485,7 @@ export class MLPClient {
   /** A JSON request under the API path; refusals become `MLPError`. */
   async request<T>(path: string, init: RequestInit = {}): Promise<T> {
     const response = await this.fetch(path, init);
-    const text = await response.text();
-    let data: any = undefined;
-    try {
-      data = text ? parseJSON(text) : undefined;
-    } catch {
-      data = undefined;
-    }
+    const data = readJSON(await response.text());
     if (data === undefined) {
       throw new MLPError(
         { error: 'ServerError', message: `${response.url || path} answered with something that is not JSON`, field: null },
@@ -522,15 +516,18 @@ export class MLPClient {
     }
     if (!response.ok) {
       const text = await response.text();
-      let data: any = undefined;
-      try {
-        data = text ? parseJSON(text) : undefined;
-      } catch {
-        data = undefined;
-      }
-      throw new MLPError(errorBody(data, response, text), response.status);
+      throw new MLPError(errorBody(readJSON(text), response, text), response.status);
     }
     return response;
+  }
+}
+
+/** A body as JSON, or undefined when it is empty or not JSON. */
+function readJSON(text: string): any {
+  try {
+    return text ? parseJSON(text) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -38,6 +38,12 @@ export const AUTO_COLUMNS = 3;
 
 export const DEFAULT_ORDER = ['-start_time'];
 
+/** How often a model polls: every `seconds` (0: never), backing off to a minute while failing. */
+export function pollFrequency(seconds: number): { interval: number; backoff: boolean; max: number } {
+  const interval = seconds > 0 ? seconds * 1000 : Poll.NEVER;
+  return { interval, backoff: true, max: Math.max(60 * 1000, seconds * 1000) };
+}
+
 export class RunsModel implements IDisposable {
   constructor(options: RunsModel.IOptions) {
     this.client = options.client;
@@ -45,7 +51,7 @@ export class RunsModel implements IDisposable {
     this._poll = new Poll({
       auto: false,
       factory: () => this._tick(),
-      frequency: this._frequency(options.pollInterval ?? 3),
+      frequency: pollFrequency(options.pollInterval ?? 3),
       name: 'jupyter-mlp:runs',
       standby: () => (this._active ? 'when-hidden' : true)
     });
@@ -271,7 +277,7 @@ export class RunsModel implements IDisposable {
 
   /** Seconds between refreshes while the panel is visible (0: none). */
   setPollInterval(seconds: number): void {
-    this._poll.frequency = this._frequency(seconds);
+    this._poll.frequency = pollFrequency(seconds);
     if (this._active) {
       void this._poll.refresh();
     }
@@ -354,11 +360,6 @@ export class RunsModel implements IDisposable {
     this._isDisposed = true;
     this._poll.dispose();
     Signal.clearData(this);
-  }
-
-  private _frequency(seconds: number): { interval: number; backoff: boolean; max: number } {
-    const interval = seconds > 0 ? seconds * 1000 : Poll.NEVER;
-    return { interval, backoff: true, max: Math.max(60 * 1000, seconds * 1000) };
   }
 
   /** One poll: a rejection makes the poll back off while the server is away. */

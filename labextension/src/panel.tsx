@@ -1,6 +1,5 @@
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
-import { ReactWidget, refreshIcon, UseSignal } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
+import { refreshIcon, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { ExperimentList } from './components/experiments';
 import { FilterBox } from './components/filter';
@@ -9,9 +8,10 @@ import { RunsState } from './components/states';
 import { ColumnPicker, Pager, RunsTable } from './components/table';
 import { mlpIcon } from './icons';
 import { RunsModel } from './model';
+import { ModelWidget } from './visible';
 
 /** The ML Platform sidebar: health, experiments, the filter and the runs of the model. */
-export class RunsPanel extends ReactWidget {
+export class RunsPanel extends ModelWidget {
   /** `openRun` opens a run's view in the main area (double-click, Enter, or Open). */
   constructor(model: RunsModel, translator: ITranslator = nullTranslator, openRun?: (runId: string) => void) {
     super();
@@ -25,26 +25,6 @@ export class RunsPanel extends ReactWidget {
   }
 
   readonly model: RunsModel;
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this.model.setActive(true);
-  }
-
-  protected onAfterHide(msg: Message): void {
-    super.onAfterHide(msg);
-    this.model.setActive(false);
-  }
-
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    this.model.setActive(this.isVisible);
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this.model.setActive(false);
-    super.onBeforeDetach(msg);
-  }
 
   render(): JSX.Element {
     return (

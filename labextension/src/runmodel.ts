@@ -21,6 +21,7 @@ import {
   XAxis
 } from './api';
 import { Range } from './chart';
+import { pollFrequency } from './model';
 import {
   extension,
   IFolderListing,
@@ -103,11 +104,10 @@ export class RunModel implements IDisposable {
     this.client = options.client;
     this._runId = options.runId;
     this._restore(options.state ?? null);
-    const seconds = options.pollInterval ?? 3;
     this._poll = new Poll({
       auto: false,
       factory: () => this._tick(),
-      frequency: { interval: seconds > 0 ? seconds * 1000 : Poll.NEVER, backoff: true, max: 60 * 1000 },
+      frequency: pollFrequency(options.pollInterval ?? 3),
       name: 'jupyter-mlp:run',
       standby: () => (this._active ? 'when-hidden' : true)
     });

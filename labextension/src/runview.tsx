@@ -1,7 +1,6 @@
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
-import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
+import { UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { ArtifactsTab } from './components/run/artifacts';
 import { CodeTab } from './components/run/code';
@@ -11,6 +10,7 @@ import { Overview } from './components/run/overview';
 import { Failure, Loading } from './components/states';
 import { mlpIcon } from './icons';
 import { RUN_TABS, RunModel, RunTab } from './runmodel';
+import { ModelWidget } from './visible';
 
 export namespace RunView {
   export interface IOptions {
@@ -23,7 +23,7 @@ export namespace RunView {
 }
 
 /** One run in the main area: its header, then overview (params, metrics, charts), artifacts, code, environment. */
-export class RunView extends ReactWidget {
+export class RunView extends ModelWidget {
   constructor(options: RunView.IOptions) {
     super();
     this.model = options.model;
@@ -45,26 +45,6 @@ export class RunView extends ReactWidget {
     }
     this.model.dispose();
     super.dispose();
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this.model.setActive(true);
-  }
-
-  protected onAfterHide(msg: Message): void {
-    super.onAfterHide(msg);
-    this.model.setActive(false);
-  }
-
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    this.model.setActive(this.isVisible);
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this.model.setActive(false);
-    super.onBeforeDetach(msg);
   }
 
   render(): JSX.Element {
