@@ -352,12 +352,22 @@ def test_a_run_view_with_5_metrics_of_a_million_points_draws_within_a_second(lab
     logged_s = time.perf_counter() - t0
     open_lab(page, lab)
     page.locator(ROWS, has_text="million").wait_for()
-    drawn = page.evaluate(DRAW_TIME_JS, "million")
-    bench("run_view_draw_5x1M", drawn["ms"], charts=drawn["charts"], points=5_000_000,
-          target_ms=1000, logging_s=round(logged_s, 1))
-    assert drawn["charts"] == 5
+    # opened three times (closed in between): the first is cold; on a shared machine the
+    # median says more than any one
+    times = []
+    for attempt in range(3):
+        if attempt:
+            page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current "
+                         ".lm-TabBar-tabCloseIcon").click()
+            page.locator(VIEW).wait_for(state="detached")
+        drawn = page.evaluate(DRAW_TIME_JS, "million")
+        assert drawn["charts"] == 5
+        times.append(drawn["ms"])
+    median = sorted(times)[1]
+    bench("run_view_draw_5x1M", median, first=round(times[0], 1), best=round(min(times), 1),
+          charts=5, points=5_000_000, target_ms=1000, logging_s=round(logged_s, 1))
     for i in range(5):
         assert "of 1,000,000 points (downsampled)" in chart(page, f"m{i}").locator(
             ".jp-mlp-Chart-points").inner_text()
     shot(page, "run-10-five-million")
-    assert drawn["ms"] <= 1000, drawn
+    assert median <= 1000, times
