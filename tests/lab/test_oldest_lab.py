@@ -1,8 +1,8 @@
 """The panel on the oldest JupyterLab it declares (labextension/package.json: ^4.0.0), in a
 real browser: a separate venv with jupyterlab==OLDEST_LAB, jupyter_server==OLDEST_SERVER and
 the project's wheel (built with the panel by `pip wheel`), a JupyterLab started from it, runs
-logged by that venv's SDK, and the ML Platform sidebar listing them in Debian's chromium with
-no errors in the console.
+logged by that venv's SDK, the ML Platform sidebar listing them in Debian's chromium and a run
+opening in the main area, with no errors in the console.
 
 Cached in .venv-oldest-lab/ (git-ignored): the venv is rebuilt when OLDEST_REQUIREMENTS or the
 Python version change; the wheel is rebuilt and reinstalled when the sources it is built from
@@ -219,7 +219,8 @@ class OldestLab:
             for name, acc, lr in {runs!r}:
                 with mlp.start_run(experiment="oldest-lab", name=name, capture=False):
                     mlp.log_params({{"lr": lr}})
-                    mlp.log_metric("acc", acc)
+                    for step in range(50):
+                        mlp.log_metric("acc", acc * (step + 1) / 50, step=step)
             assert mlp.status()["transport"] == "http", mlp.status()
         """)
         env = {**self.env, "MLP_SERVER_URL": self.url, "MLP_TOKEN": self.token,
@@ -284,6 +285,24 @@ def test_the_panel_lists_the_runs_on_the_oldest_jupyterlab(opened, oldest_python
     assert "oldest-lab" in panel.locator(".jp-mlp-Experiments").inner_text()
     assert panel.locator(".jp-mlp-Health.jp-mlp-mod-ok").count() == 1
 
+    errors = [f"{t}: {m}" for t, m in messages if t in ("error", "pageerror")]
+    assert not errors, "the browser console reported errors:\n" + "\n".join(errors)
+
+
+def test_a_run_opens_in_the_main_area_on_the_oldest_jupyterlab(opened):
+    _, page, messages = opened
+    page.locator(ROWS, has_text="lr-0.01").dblclick()
+    view = page.locator(".jp-mlp-RunWidget:not(.lm-mod-hidden) .jp-mlp-RunView")
+    header = view.locator(".jp-mlp-RunHeader")
+    header.wait_for()
+    assert header.locator(".jp-mlp-RunHeader-name").inner_text() == "lr-0.01"
+    assert header.locator(".jp-mlp-StatusBadge").inner_text() == "finished"
+    params = {r.get_attribute("data-param"): r.locator("td").inner_text()
+              for r in view.locator(".jp-mlp-Params tr").all()}
+    assert params == {"lr": "0.01"}
+    line = view.locator(".jp-mlp-Chart[data-mlp-metric='acc'] path.jp-mlp-Chart-line")
+    page.wait_for_function("el => (el.getAttribute('d') || '').length > 100", arg=line.element_handle())
+    page.screenshot(path=str(ARTIFACTS / "oldest-lab-run-view.png"))
     errors = [f"{t}: {m}" for t, m in messages if t in ("error", "pageerror")]
     assert not errors, "the browser console reported errors:\n" + "\n".join(errors)
 
