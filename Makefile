@@ -17,7 +17,7 @@ lab: ## start JupyterLab on binder/demo.ipynb (PORT=8888, ARGS= passed to jupyte
 test: ## run pytest against a private PostgreSQL cluster (ARGS= passed to pytest)
 	@bash scripts/test.sh $(ARGS)
 
-bench: ## run the benchmarks on SQLite and PostgreSQL; JSON lines to bench/results/ (ARGS= to bench/tracking.py and bench/server.py)
+bench: ## run the benchmarks on SQLite and PostgreSQL; JSON lines to bench/results/ (ARGS= to bench/tracking.py, server.py and panel.py)
 	@bash scripts/bench.sh $(ARGS)
 
 pg-start: ## start the private PostgreSQL test cluster and print its URL

@@ -2,17 +2,18 @@
 # Run the benchmarks against SQLite and a private PostgreSQL cluster (make bench).
 #
 #   scripts/bench.sh                     # == make bench
-#   scripts/bench.sh --only sdk,ingest   # extra args go to both scripts (make bench ARGS="--quick")
+#   scripts/bench.sh --only sdk,ingest   # extra args go to each script (make bench ARGS="--quick")
 #
 # Bootstraps first, starts scripts/pg.sh, runs bench/tracking.py, then bench/server.py
-# (the same figures through a real Jupyter server), from .venv with --pg-url; they print
-# JSON lines and write bench/results/tracking.jsonl and bench/results/server.jsonl.
-# --only names benchmarks of either script (tracking.py: import, sdk, service, search,
-# create; server.py: ingest, kernels); a script none of whose benchmarks is named is
-# skipped. The cluster is stopped afterwards, unless it was already running when we
-# began (a `make test` in another terminal keeps its cluster). Exit code: 0 when every
-# benchmark of both ran (missed targets are listed in the summary lines), 1 when one
-# crashed, or on a missed target with --strict.
+# (the same figures through a real Jupyter server), then bench/panel.py (the JupyterLab
+# panel in chromium on 100k runs), from .venv with --pg-url; they print JSON lines and
+# write bench/results/tracking.jsonl, server.jsonl and panel.jsonl.
+# --only names benchmarks of any script (tracking.py: import, sdk, service, search,
+# create; server.py: ingest, kernels; panel.py: sidebar, runview); a script none of whose
+# benchmarks is named is skipped. The cluster is stopped afterwards, unless it was
+# already running when we began (a `make test` in another terminal keeps its cluster).
+# Exit code: 0 when every benchmark of all three ran (missed targets are listed in the
+# summary lines), 1 when one crashed, or on a missed target with --strict.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,7 +35,7 @@ bash scripts/pg.sh start >/dev/null
 PG_URL="$(bash scripts/pg.sh url)"
 echo "[bench] PostgreSQL: $PG_URL" >&2
 
-# Split --only between the two scripts; every other argument goes to both.
+# Split --only between the scripts; every other argument goes to each.
 only="" rest=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -43,12 +44,13 @@ while [ $# -gt 0 ]; do
         *) rest+=("$1"); shift ;;
     esac
 done
-tracking_only="" server_only=""
+tracking_only="" server_only="" panel_only=""
 if [ -n "$only" ]; then
     IFS=',' read -r -a names <<<"$only"
     for n in "${names[@]}"; do
         case "$n" in
             ingest|kernels) server_only="${server_only:+$server_only,}$n" ;;
+            sidebar|runview) panel_only="${panel_only:+$panel_only,}$n" ;;
             *) tracking_only="${tracking_only:+$tracking_only,}$n" ;;
         esac
     done
@@ -64,5 +66,11 @@ if [ -z "$only" ] || [ -n "$server_only" ]; then
     .venv/bin/python bench/server.py --pg-url "$PG_URL" ${server_only:+--only "$server_only"} \
         ${rest[@]+"${rest[@]}"} || src=$?
     [ "$src" -eq 0 ] || rc=$src
+fi
+if [ -z "$only" ] || [ -n "$panel_only" ]; then
+    prc=0
+    .venv/bin/python bench/panel.py --pg-url "$PG_URL" ${panel_only:+--only "$panel_only"} \
+        ${rest[@]+"${rest[@]}"} || prc=$?
+    [ "$prc" -eq 0 ] || rc=$prc
 fi
 exit "$rc"
