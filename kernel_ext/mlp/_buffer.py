@@ -43,8 +43,16 @@ class MetricBuffer:
         #: Points buffered or waiting for a retry; what the capacity bounds.
         self.count = 0
         self.wakeup = threading.Event()
-        #: How many times a caller had to wait for room (a store slower than the loop).
+        #: How many times a caller had to wait for room, and how many times it put the
+        #: buffer on disk itself because the flusher was stuck in a send.
         self.waits = 0
+        self.spills = 0
+        #: Set by the flusher: moves buffered points to disk when it cannot (True if done).
+        self.spill: Callable[[], bool | None] | None = None
+        self.spill_after = 0.25
+        #: Points added and not yet taken; whether the flusher was found stuck in a send.
+        self.held = 0
+        self._stuck = False
 
     @property
     def capacity(self) -> int:
@@ -68,6 +76,7 @@ class MetricBuffer:
             s[1].append(ts)
             s[2].append(value)
             self.count += 1
+            self.held += 1
             if self.count >= self.half:
                 if not self.wakeup.is_set():
                     # Setting an Event takes a lock: once, not on every call while the
@@ -75,14 +84,38 @@ class MetricBuffer:
                     self.wakeup.set()
                 # The flusher's own additions (system metrics) must never wait on itself.
                 if block and self.count >= self.capacity:
-                    self.waits += 1
-                    while self.count >= self.capacity:
-                        self._drained.wait(1.0)
+                    self._make_room()
+
+    def _make_room(self) -> None:
+        """Full (called with the lock held). When the flusher is busy with a send that
+        does not come back (a server gone mid-request), what is buffered goes to disk
+        from here, after a moment; with no spool, the caller waits for the flusher."""
+        waited = 0.0
+        while self.count >= self.capacity:
+            if self.spill is not None and (self._stuck or waited >= self.spill_after):
+                if self._stuck and self.held < self.capacity:
+                    return  # the stuck send holds the room: buffer beside it, up to 2x
+                self.lock.release()
+                try:
+                    spilled = self.spill()
+                finally:
+                    self.lock.acquire()
+                if spilled is None:  # the flusher is free: the store is just slower
+                    self._stuck = False
+                else:
+                    self._stuck = True
+                    self.spills += bool(spilled)
+                    continue
+            self._drained.wait(0.05)
+            waited += 0.05
+        if waited >= 0.05:
+            self.waits += 1
 
     def take(self) -> Batch:
         """Hand over the buffered points; they still count until ``release``."""
         with self.lock:
             out, self.series = self.series, {}
+            self.held = 0
             for k, s in out.items():  # where default steps go on from
                 self.next_step[k] = s[0][-1] + 1
             self.wakeup.clear()
@@ -92,7 +125,20 @@ class MetricBuffer:
         """``points`` handed over by ``take`` are stored (or given up): make room."""
         with self.lock:
             self.count = max(0, self.count - points)
+            self._stuck = False  # the flusher got through
             self._drained.notify_all()
+
+    def restore(self, batch: Batch) -> None:
+        """Put taken points back in front of newer ones (a spill that could not be written);
+        they still count, as they were never released."""
+        with self.lock:
+            self.held += points_in(batch)
+            for k, s in batch.items():
+                cur = self.series.get(k)
+                if cur is None:
+                    self.series[k] = s
+                else:
+                    self.series[k] = (s[0] + cur[0], s[1] + cur[1], s[2] + cur[2])
 
     def forget(self, run_id: str) -> None:
         """Drop the step counters of an ended run."""
@@ -167,6 +213,7 @@ class Flusher:
         #: full), and what replays an operation (a run's end) found in the spool.
         self.spool_after = spool_after
         self.apply_op: Callable[[dict], None] | None = None
+        buffer.spill = self._spill_from_caller
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -369,6 +416,30 @@ class Flusher:
             log.warning("mlp: could not keep metrics on disk in %s: %s", self.spool.dir, e)
             return False
         self.buffer.release(points_in(batch))
+        return True
+
+    def _spill_from_caller(self) -> bool | None:
+        """The buffer is full and a logging call waits: if the flusher is inside a send (a
+        server gone mid-request holds it up to the read timeout), the caller puts what is
+        buffered on disk itself and goes on; the flusher sends it later. If the flusher is
+        free, the store is merely slower than the loop: the caller waits (back pressure)."""
+        if self.spool is None:
+            return None
+        if self._send_lock.acquire(blocking=False):
+            self._send_lock.release()
+            return None
+        batch, batch_id = self._take(), uuid.uuid4().hex
+        if not batch:
+            return False  # everything buffered is in the stuck send
+        try:
+            self.spool.write_batch(batch, batch_id)
+        except OSError as e:
+            log.warning("mlp: could not keep metrics on disk in %s: %s", self.spool.dir, e)
+            self.buffer.restore(batch)
+            return None
+        with self.buffer.lock:  # not release(): the stuck send has not got through
+            self.buffer.count = max(0, self.buffer.count - points_in(batch))
+            self.buffer._drained.notify_all()
         return True
 
     def _spool_overflow(self) -> None:

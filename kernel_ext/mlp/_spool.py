@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -72,6 +73,7 @@ class Spool:
         self.dir = Path(root) / digest / host
         self.destination = destination
         self._seq = 0
+        self._lock = threading.Lock()
         self._files: list[Path] | None = None  # None: not scanned yet
         self._scanned_at = 0.0
         self._unreadable = False
@@ -80,8 +82,10 @@ class Spool:
     # -- writing ---------------------------------------------------------------------
 
     def _name(self, kind: str) -> Path:
-        self._seq += 1
-        return self.dir / f"{time.time_ns():020d}-{os.getpid()}-{self._seq % 1_000_000:06d}.{kind}"
+        with self._lock:  # the flusher and a logging call that spills may both write
+            self._seq += 1
+            seq = self._seq
+        return self.dir / f"{time.time_ns():020d}-{os.getpid()}-{seq % 1_000_000:06d}.{kind}"
 
     def _write(self, kind: str, data: bytes, path: Path | None = None) -> Path:
         files = self.files()  # scanned before this file exists, so it is listed once
@@ -119,8 +123,7 @@ class Spool:
         to look at, never replayed by itself."""
         from .transport import wire
 
-        self._seq += 1
-        path = self.dir / f"{time.time_ns():020d}-{os.getpid()}-{self._seq % 1_000_000:06d}.bad"
+        path = self._name("bad")
         return self._write("bad", wire.encode([(r, k, *s) for (r, k), s in batch.items()],
                                               batch_id), path)
 

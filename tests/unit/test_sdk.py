@@ -678,3 +678,34 @@ def test_points_a_forked_child_spooled_are_sent_by_the_parent(client):
     assert len(run.metric_history("parent")) == 10
     assert len(run.metric_history("child")) == 10
     assert not list(client.flusher.spool.dir.glob("*.mlpm"))
+
+
+def test_a_send_that_hangs_never_holds_up_the_loop(client):
+    """A server gone mid-request keeps the flusher in its send up to the read timeout; the
+    logging call puts the full buffer on disk itself and goes on."""
+    real_send = client.flusher.send
+    hanging = threading.Event()
+    hanging.set()
+
+    def send(batch, batch_id=None):
+        while hanging.is_set():
+            time.sleep(0.01)
+        real_send(batch, batch_id)
+
+    client.flusher.send = send
+    client.buffer.capacity = 1000
+    client.flusher.interval = 0.01
+    run = mlp.start_run(capture=False)
+    done = threading.Event()
+
+    def train():
+        for i in range(20_000):
+            run.log_metric("x", i, step=i)
+        done.set()
+
+    threading.Thread(target=train, daemon=True).start()
+    assert done.wait(30), "the loop waited on a send that does not come back"
+    assert client.buffer.spills > 0 and len(client.buffer) <= 1000
+    hanging.clear()
+    mlp.end_run()
+    assert list(run.metric_history("x")["step"]) == list(range(20_000))
