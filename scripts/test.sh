@@ -5,7 +5,7 @@
 #   scripts/test.sh -k foo -x       # extra args go to pytest (make test ARGS="-k foo")
 #
 # Bootstraps first, starts scripts/pg.sh, exports MLP_TEST_PG_URL, runs pytest from
-# .venv and always stops the cluster afterwards. Exits with pytest's code; "no tests
+# .venv and stops the cluster afterwards if it started it. Exits with pytest's code; "no tests
 # collected" (5) counts as a failure.
 set -euo pipefail
 
@@ -14,8 +14,14 @@ cd "$ROOT"
 
 bash scripts/bootstrap.sh
 
-# EXIT runs on normal exit and on errors; turn INT/TERM/HUP into exits so it runs then too.
-trap 'bash scripts/pg.sh stop || true' EXIT
+# A cluster this run starts is stopped afterwards; one already running (a developer's,
+# another test run's) is left alone. EXIT runs on normal exit and on errors; INT/TERM/HUP
+# become exits so it runs then too.
+if bash scripts/pg.sh status >/dev/null 2>&1; then
+    trap '' EXIT
+else
+    trap 'bash scripts/pg.sh stop || true' EXIT
+fi
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
