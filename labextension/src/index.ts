@@ -14,6 +14,7 @@ import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { MLPClient } from './api';
 import { IRunActions } from './components/run/header';
 import { serverPath } from './format';
+import { linkedRun, OPEN_RUN_LINK } from './links';
 import { IRunsState, RunsModel } from './model';
 import { RunsPanel } from './panel';
 import { IRunViewState, RunModel } from './runmodel';
@@ -23,6 +24,7 @@ export { MLPClient, MLPError, parseJSON } from './api';
 export type { IExperiment, IInfo, IRun, IRunPage, ISearchQuery } from './api';
 export { RunsModel } from './model';
 export { RunModel } from './runmodel';
+export { linkedRun, OPEN_RUN_LINK } from './links';
 
 const PLUGIN_ID = 'jupyter-mlp-labextension:plugin';
 const STATE_KEY = 'jupyter-mlp:runs';
@@ -32,22 +34,6 @@ export namespace CommandIDs {
   export const refresh = 'mlp:refresh-runs';
   /** Open a run's view in the main area: args `{runId}` (an id or a reference such as `@latest`), optional `tab`. */
   export const openRun = 'mlp:open-run';
-}
-
-/** Notebook outputs link to a run view with `<a class="jp-mlp-open-run" data-mlp-run="ID">` (`%mlp show`). */
-export const OPEN_RUN_LINK = 'a.jp-mlp-open-run';
-
-/**
- * The run a link opens: its `data-mlp-run`, else an `href` of `#mlp-run=ID`
- * (what survives JupyterLab's sanitizer in untrusted outputs, which drops data attributes).
- */
-export function linkedRun(link: Element): string | null {
-  const data = link.getAttribute('data-mlp-run');
-  if (data) {
-    return data;
-  }
-  const match = /#mlp-run=([^&]+)/.exec(link.getAttribute('href') ?? '');
-  return match ? decodeURIComponent(match[1]) : null;
 }
 
 const plugin: JupyterFrontEndPlugin<RunsModel> = {
@@ -118,20 +104,19 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
       name: widget => widget.content.model.runId
     });
 
-    // `%mlp show` output links here, in any notebook or console output
-    document.addEventListener(
-      'click',
-      event => {
-        const link = (event.target as Element | null)?.closest?.(OPEN_RUN_LINK);
-        const runId = link && linkedRun(link);
-        if (runId) {
-          event.preventDefault();
-          event.stopPropagation();
-          openRun(runId);
-        }
-      },
-      true
-    );
+    // `%mlp show` output links here, in any notebook or console output (links.ts);
+    // caught before JupyterLab's own link handling, which would open the href
+    const follow = (event: Event) => {
+      const link = (event.target as Element | null)?.closest?.(OPEN_RUN_LINK);
+      const runId = link && linkedRun(link);
+      if (runId) {
+        event.preventDefault();
+        event.stopPropagation();
+        openRun(runId);
+      }
+    };
+    document.addEventListener('click', follow, true);
+    document.addEventListener('keydown', event => event.key === 'Enter' && follow(event), true);
 
     app.commands.addCommand(CommandIDs.showRuns, {
       label: trans.__('Show ML Platform Runs'),
