@@ -155,7 +155,8 @@ function geometry(chart: IChart, width: number, axis: XAxis, log: boolean): IGeo
   const y = pad(yData, log);
   const sx = scale(x, [MARGIN.left, width - MARGIN.right]);
   const sy = scale(y, [HEIGHT - MARGIN.bottom, MARGIN.top], log);
-  const ticksX = Math.max(2, Math.floor((width - MARGIN.left - MARGIN.right) / 90));
+  // wall-clock labels are wider than step numbers
+  const ticksX = Math.max(2, Math.floor((width - MARGIN.left - MARGIN.right) / (axis === 'time' ? 140 : 90)));
   const xTicks = axis === 'time' ? timeTicks(x[0], x[1], ticksX) : linearTicks(x[0], x[1], ticksX);
   const yTicks = log ? logTicks(y[0], y[1], 4) : linearTicks(y[0], y[1], 4);
   const markers: [number, number][] = [];
@@ -167,6 +168,18 @@ function geometry(chart: IChart, width: number, axis: XAxis, log: boolean): IGeo
     });
   }
   return { sx, sy, path: linePath(xs, ys, sx, sy), xTicks, yTicks, markers };
+}
+
+/** The x tick labels, each once (ticks closer than the labels' precision would repeat one). */
+function xLabels(ticks: number[], axis: XAxis): [number, string][] {
+  const out: [number, string][] = [];
+  for (const t of ticks) {
+    const label = axis === 'time' ? formatTimeTick(t, ticks) : formatTick(t, ticks);
+    if (out.length === 0 || out[out.length - 1][1] !== label) {
+      out.push([t, label]);
+    }
+  }
+  return out;
 }
 
 /** One metric: a line, axes, a hover readout, drag to zoom, double-click to reset. */
@@ -249,9 +262,9 @@ export function Chart(props: IChartProps): JSX.Element {
                 </text>
               </g>
             ))}
-            {geo.xTicks.map(t => (
+            {xLabels(geo.xTicks, axis).map(([t, label]) => (
               <text key={`x${t}`} className="jp-mlp-Chart-tick" x={geo.sx(t)} y={HEIGHT - 6} textAnchor="middle">
-                {axis === 'time' ? formatTimeTick(t, geo.xTicks) : formatTick(t, geo.xTicks)}
+                {label}
               </text>
             ))}
           </g>
