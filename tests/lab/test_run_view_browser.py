@@ -153,9 +153,9 @@ def page(lab, chromium):
 
 
 def open_lab(page, lab) -> None:
-    page.goto(f"{lab.url}/lab?token={lab.token}")
-    if not page.locator("#jp-mlp-sidebar").is_visible():
-        page.locator(PANEL_TAB).click()
+    """JupyterLab on its default layout (no run views), with the sidebar shown."""
+    page.goto(f"{lab.url}/lab?reset&token={lab.token}")
+    page.locator(PANEL_TAB).click()
     page.locator("#jp-mlp-sidebar .jp-mlp-Health.jp-mlp-mod-ok").wait_for()
 
 
@@ -332,6 +332,39 @@ def test_mlp_show_output_links_to_the_run_view(lab, logged, page):
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="train.ipynb").wait_for()
 
 
+def test_a_running_runs_view_grows_its_charts_and_then_says_finished(lab, page):
+    code = textwrap.dedent("""
+        import time, mlp
+        with mlp.start_run(experiment="run-view", name="growing", capture=False):
+            for step in range(60):
+                mlp.log_metric("loss", 1 / (step + 1), step=step)
+                mlp.flush()
+                time.sleep(0.25)
+    """)
+    env = {**os.environ, "MLP_SERVER_URL": lab.url, "MLP_TOKEN": lab.token,
+           "MLP_SYSTEM_METRICS_INTERVAL": "0"}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        open_lab(page, lab)
+        row = page.locator(ROWS, has_text="growing")
+        row.locator(".jp-mlp-StatusBadge", has_text="running").wait_for(timeout=20_000)
+        row.dblclick()
+        points = chart(page, "loss").locator(".jp-mlp-Chart-points")
+        points.wait_for()
+        first = int(points.get_attribute("data-count"))
+        page.wait_for_function(f"el => Number(el.dataset.count) > {first}",
+                               arg=points.element_handle(), timeout=15_000)
+        assert page.locator(f"{VIEW} .jp-mlp-RunHeader .jp-mlp-StatusBadge").inner_text() \
+            == "running"
+        shot(page, "run-10-running")
+        assert proc.wait(timeout=60) == 0
+        page.locator(f"{VIEW} .jp-mlp-RunHeader .jp-mlp-StatusBadge",
+                     has_text="finished").wait_for(timeout=15_000)
+        page.wait_for_function("el => el.dataset.count === '60'", arg=points.element_handle())
+    finally:
+        proc.kill()
+
+
 def test_a_run_view_with_5_metrics_of_a_million_points_draws_within_a_second(lab, page):
     if os.environ.get("MLP_BENCH_SKIP_BIG"):
         pytest.skip("MLP_BENCH_SKIP_BIG is set")
@@ -369,5 +402,5 @@ def test_a_run_view_with_5_metrics_of_a_million_points_draws_within_a_second(lab
     for i in range(5):
         assert "of 1,000,000 points (downsampled)" in chart(page, f"m{i}").locator(
             ".jp-mlp-Chart-points").inner_text()
-    shot(page, "run-10-five-million")
+    shot(page, "run-11-five-million")
     assert median <= 1000, times
