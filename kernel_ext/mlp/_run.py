@@ -288,7 +288,10 @@ class Run:
         return (
             f"<div class='mlp-run'><b>Run {e(d['experiment'])}/{e(d['name'])}</b> "
             # JupyterLab with the panel opens the run view on a click (elsewhere: inert).
-            f"<a class='jp-mlp-open-run' data-mlp-run='{e(d['id'])}' href='#' "
+            # The id rides in the class and the fragment too: the sanitizer of an untrusted
+            # notebook keeps those; JupyterLab would turn a bare '#' into a file link.
+            f"<a class='jp-mlp-open-run jp-mlp-run-{e(d['id'])}' data-mlp-run='{e(d['id'])}' "
+            f"href='#mlp-run={e(d['id'])}' "
             "title='Open this run in the ML Platform panel'>open in panel</a>"
             f"<table>{head}</table>"
             + (f"<details open><summary>params ({len(d['params'])})</summary><table>{params}"
