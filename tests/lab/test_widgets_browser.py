@@ -9,11 +9,10 @@ it downloads no browser here). Without them the test is skipped, except in CI, w
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
 
+import lab_browser
 import pytest
 
 pytest.importorskip("anywidget")
@@ -35,26 +34,7 @@ NOTEBOOK_CELLS = [
 ]
 
 
-CHROMIUM = os.environ.get("MLP_TEST_CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    missing = ("playwright (pip install -e '.[test]')" if sync_playwright is None else
-               None if shutil.which(CHROMIUM) else f"{CHROMIUM} (apt-get install chromium)")
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"the widget browser test needs {missing}; bootstrap installs it")
-        pytest.skip(f"the widget browser test needs {missing}")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        yield b
-        b.close()
+chromium = lab_browser.chromium  # the shared fixture
 
 
 @pytest.fixture
@@ -86,8 +66,8 @@ def _prompt_of_track_cell(page) -> str:
     return page.locator(".jp-CodeCell .jp-InputArea-prompt").nth(1).inner_text()
 
 
-def test_live_chart_draws_while_the_cell_runs_and_the_table_shows_query_errors(browser, lab):
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+def test_live_chart_draws_while_the_cell_runs_and_the_table_shows_query_errors(chromium, lab):
+    page = chromium.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(f"{lab.url}/lab/tree/live.ipynb?token={lab.token}")
     page.wait_for_function("() => window.jupyterapp?.shell?.currentWidget?.sessionContext"
                            "?.session?.kernel?.status === 'idle'", timeout=90_000)
