@@ -32,7 +32,6 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,7 +52,9 @@ from tracking import (  # noqa: E402
     Runner,
     _build_search_store,
     _context,
+    free_port,
     line,
+    loadavg,
     log,
     pct,
 )
@@ -144,16 +145,6 @@ BENCH_JS = """
   };
 }
 """
-
-
-def loadavg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # =====================================================================================

@@ -26,7 +26,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,18 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from tracking import ROOT, Fresh, Runner, _context, emit, line, log, pct  # noqa: E402
+from tracking import (  # noqa: E402
+    ROOT,
+    Fresh,
+    Runner,
+    _context,
+    emit,
+    free_port,
+    line,
+    loadavg,
+    log,
+    pct,
+)
 
 DEFAULT_OUT = HERE / "results" / "server.jsonl"
 
@@ -64,19 +74,9 @@ KINDS = ("ingest", "kernels")
 TRACKING_KINDS = ("import", "sdk", "service", "search", "create")
 
 
-def load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 # =====================================================================================
 # the Jupyter server (parent side)
 # =====================================================================================
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class JupyterServer:
@@ -270,7 +270,7 @@ def child_ingest(args) -> None:
                 "client_cpu_s": time.process_time() - start["cpu"],
                 "server_cpu_s": server_cpu.read() - start["server_cpu"]}
 
-    out: dict[str, Any] = {"kind": "ingest", "load_start": load(), "points": n}
+    out: dict[str, Any] = {"kind": "ingest", "load_start": loadavg(), "points": n}
 
     # --- 1. caller's cost: 1M calls on one key, flusher running (as bench/tracking.py) ----
     def _noop(key, value, step=None):
@@ -342,7 +342,7 @@ def child_ingest(args) -> None:
     mlp.end_run()
     out["flush_only"] = {"points_per_s": n / flush_s, "flush_s": flush_s,
                          "stored": sum(counts.values()), "keys": len(counts), **c}
-    out["load_end"] = load()
+    out["load_end"] = loadavg()
     emit(out)
 
 
@@ -443,7 +443,7 @@ def child_kernels(args) -> None:
     exp = f"kernels-{uuid.uuid4().hex[:6]}"
     server_cpu = ServerCPU()
     out: dict[str, Any] = {"kind": "kernels", "kernels": k, "points_per_kernel": n,
-                           "load_start": load()}
+                           "load_start": loadavg()}
 
     sessions: list[dict] = []
     try:
@@ -515,7 +515,7 @@ def child_kernels(args) -> None:
         time.sleep(2.0)  # let the start-up settle
 
         # idle: the same server with its 8 kernels started and doing nothing
-        out["load_idle"] = load()
+        out["load_idle"] = loadavg()
         probe = Probe()
         probe.start()
         time.sleep(IDLE_S)
@@ -572,7 +572,7 @@ def child_kernels(args) -> None:
                 _rest("DELETE", f"api/sessions/{s['id']}")
             except Exception as e:
                 log(f"could not shut down session {s['id']}: {e}")
-    out["load_end"] = load()
+    out["load_end"] = loadavg()
     emit(out)
 
 
@@ -616,7 +616,7 @@ def _load_round(clients, execute, exp: str, rnd: int, n: int, busy: list[float],
     probe.stop()
     busy += probe.samples
     probe_failures += probe.failures
-    out: dict[str, Any] = {"load": load(), "wall_s": wall_s,
+    out: dict[str, Any] = {"load": loadavg(), "wall_s": wall_s,
                            "server_cpu_s": server_cpu.read() - cpu0,
                            "probe": probe.stats()}
 
@@ -691,7 +691,7 @@ def med(xs):
 def ingest_figures(runner: Runner, backend: str, reps: list[dict], quick: bool) -> None:
     n = reps[0]["points"]
     loads = [r["load_start"] for r in reps]
-    common = {"reps": len(reps), "load_avg_per_rep": loads, "load_now": load()}
+    common = {"reps": len(reps), "load_avg_per_rep": loads, "load_now": loadavg()}
     if quick:
         common["quick"] = True
     for r in reps:
@@ -755,7 +755,7 @@ def kernel_figures(runner: Runner, backend: str, reps: list[dict], quick: bool) 
            "points_per_kernel": per_kernel,
            "load_avg_idle_per_rep": [r["load_idle"] for r in reps],
            "load_avg_busy_per_round": [x["load"] for x in rounds],
-           "load_avg_control_per_rep": [r["load_control"] for r in reps], "load_now": load()}
+           "load_avg_control_per_rep": [r["load_control"] for r in reps], "load_now": loadavg()}
     if quick:
         ctx["quick"] = True
     control = [x for r in reps for x in r["control_samples_ms"]]
@@ -853,7 +853,7 @@ def main(argv: list[str] | None = None) -> int:
                     try:
                         reps = []
                         for rep in range(args.reps):
-                            log(f"{label} rep {rep + 1}/{args.reps} (load {load()}) ...")
+                            log(f"{label} rep {rep + 1}/{args.reps} (load {loadavg()}) ...")
                             rec = run_child(kind, server, args, timeout=900)
                             reps.append(rec)
                             log(f"{label} rep {rep + 1}: " + json.dumps(_brief(rec)))
@@ -875,7 +875,7 @@ def main(argv: list[str] | None = None) -> int:
                    "elapsed_s": round(time.perf_counter() - t0, 1), "backends": backends,
                    "reps": args.reps, "db_workers": args.db_workers,
                    "probe_path": args.probe_path, "quick": args.quick,
-                   "load_end": load(), **ctx})
+                   "load_end": loadavg(), **ctx})
     if runner.errors:
         return 1
     return 1 if args.strict and failing else 0

@@ -97,6 +97,19 @@ def emit(rec: dict) -> None:
     print(json.dumps(rec), flush=True)
 
 
+def loadavg() -> list[float]:
+    """The machine's load (1, 5, 15 min): every figure says how busy the machine was."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def pct(samples: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100): p95 of 30 samples is the 29th smallest."""
     s = sorted(samples)
