@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._redact import redact_argv, redact_env, redact_text
+from ._shell import ipython_shell, is_kernel_shell
 
 MAX_CODE_BYTES = 2 * 1024 * 1024
 MAX_CELLS = 500
@@ -69,7 +70,7 @@ def capture_code() -> dict[str, Any]:
     """
     out: dict[str, Any] = {"type": "interactive"}
     try:
-        shell = _ipython_shell()
+        shell = ipython_shell()
         if shell is not None:
             _capture_cells(shell, out)
             return out
@@ -81,17 +82,8 @@ def capture_code() -> dict[str, Any]:
     return out
 
 
-def _ipython_shell() -> Any:
-    # Only a session that already imported IPython can be inside one; importing
-    # it here would cost hundreds of milliseconds in plain scripts.
-    ipython = sys.modules.get("IPython")
-    get_ipython = getattr(ipython, "get_ipython", None)
-    return get_ipython() if get_ipython is not None else None
-
-
 def _capture_cells(shell: Any, out: dict[str, Any]) -> None:
-    is_kernel = any("ZMQ" in cls.__name__ for cls in type(shell).__mro__)
-    out["type"] = "notebook" if is_kernel else "ipython"
+    out["type"] = "notebook" if is_kernel_shell(shell) else "ipython"
     session = getattr(shell, "user_ns", {}).get("__session__")
     path = session if isinstance(session, str) and session else os.environ.get("JPY_SESSION_NAME")
     out["path"] = path or None

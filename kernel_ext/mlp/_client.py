@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._buffer import Batch, Flusher, MetricBuffer
+from ._shell import in_kernel, ipython_shell
 from .errors import InvalidInput, MLPError
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ class Client:
             parent_id = parent.id
         code = capture_code() if capture else None
         kernel_id = None
-        if _in_kernel():  # the server that launched this kernel knows its notebook by this id
+        if in_kernel():  # the server that launched this kernel knows its notebook by this id
             from ipykernel.connect import get_connection_file
 
             try:
@@ -159,7 +160,7 @@ class Client:
             if run in self.active:
                 self.active.remove(run)
             self.active_id = self.active[-1].id if self.active else None
-        if run.id in self.owned and run._capture and _shell() is not None:
+        if run.id in self.owned and run._capture and ipython_shell() is not None:
             # The cells run since the start belong to the run too; a script stays as it was.
             try:
                 self.transport.put_capture(run.id, "code", capture_code())
@@ -339,9 +340,9 @@ class Client:
         if self._exited:
             return
         self._exited = True
-        in_kernel = _in_kernel()
-        status = "crashed" if in_kernel else "failed" if self._failed_exit else "finished"
-        reason = ("the kernel shut down while the run was active" if in_kernel else
+        kernel = in_kernel()
+        status = "crashed" if kernel else "failed" if self._failed_exit else "finished"
+        reason = ("the kernel shut down while the run was active" if kernel else
                   "the program raised an uncaught exception" if self._failed_exit else None)
         try:
             # What the store cannot take now goes to disk, for the next process to send.
@@ -436,18 +437,7 @@ def _process_started() -> float | None:
 def _script_dir() -> str | None:
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
-    return os.path.dirname(os.path.abspath(path)) if path and not _in_kernel() else None
-
-
-def _shell() -> Any:
-    """The running IPython shell, if this code runs in one."""
-    ipython = sys.modules.get("IPython")
-    return ipython.get_ipython() if ipython is not None else None
-
-
-def _in_kernel() -> bool:
-    """Whether this process is a Jupyter kernel (not merely a program that imported one)."""
-    return type(_shell()).__name__ == "ZMQInteractiveShell"
+    return os.path.dirname(os.path.abspath(path)) if path and not in_kernel() else None
 
 
 _client: Client | None = None

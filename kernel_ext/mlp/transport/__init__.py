@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from .._shell import ipython_shell
 from .base import MetricBatch, Transport
 
 __all__ = ["MetricBatch", "Transport", "connect"]
@@ -31,7 +32,7 @@ def connect() -> Transport:
 
         local = LocalTransport.from_config()
         transport, where = local, f"in-process to {local.service.store.display_url}"
-    if _ipython() is not None:
+    if ipython_shell() is not None:
         print(f"mlp: logging {where}", file=sys.stderr)
     return transport
 
@@ -61,6 +62,3 @@ def handshake(info: dict, url: str) -> None:
                        f"({info.get('version')}) in this kernel, or upgrade the server")
 
 
-def _ipython():
-    mod = sys.modules.get("IPython")
-    return mod.get_ipython() if mod is not None else None

@@ -19,9 +19,9 @@ _MISSING = "widgets need anywidget: pip install 'jupyter-mlp[widgets]'"
 
 def available() -> bool:
     """Whether widgets can show here: in a Jupyter kernel, with anywidget installed."""
-    from .._client import _in_kernel
+    from .._shell import in_kernel
 
-    if not _in_kernel():
+    if not in_kernel():
         return False
     try:
         import anywidget  # noqa: F401

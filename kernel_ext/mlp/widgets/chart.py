@@ -30,8 +30,9 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from .._client import Client, _shell
+from .._client import Client
 from .._run import Run
+from .._shell import ipython_shell
 from ..errors import InvalidInput
 from . import _static
 from ._downsample import Downsampler
@@ -108,7 +109,7 @@ class LiveChart(anywidget.AnyWidget):
         except BaseException:
             self.close()  # no tap, no open comm left behind
             raise
-        shell = _shell()
+        shell = ipython_shell()
         if self._live:
             _pusher.add(self)
             if shell is not None:
@@ -251,7 +252,7 @@ class LiveChart(anywidget.AnyWidget):
         self._show_final()
 
     def _unhook(self) -> None:
-        shell = _shell()
+        shell = ipython_shell()
         if shell is not None and self._after_cell in shell.events.callbacks["post_run_cell"]:
             shell.events.unregister("post_run_cell", self._after_cell)
 
