@@ -9,7 +9,7 @@ child process that owns a connection to the store; writes are serialized there
 
 The protocol on the child's stdin/stdout: a request is a 4-byte little-endian
 length and the body; the answer a 4-byte length and a JSON object:
-``{"stored": n}`` or ``{"error": {...}, "unavailable": bool}``. The child's
+``{"stored": n}`` or ``{"error": {...}}`` (an ``mlp.errors`` dict). The child's
 settings come from its environment (``MLP_DB_URL``, never its command line, so
 a password does not show in ``ps``).
 
@@ -81,9 +81,7 @@ class IngestProcess:
                 raise StoreUnavailable(f"the metric ingest process failed ({e}); "
                                        "the points are sent again") from None
         if "error" in answer:
-            if answer.get("unavailable"):
-                raise StoreUnavailable(answer["error"].get("message", "store unavailable"))
-            raise from_dict(answer["error"])
+            raise from_dict(answer["error"])  # StoreUnavailable too: the SDK retries it
         return int(answer["stored"])
 
     def close(self) -> None:
@@ -106,11 +104,9 @@ class IngestProcess:
 
 def _serve() -> int:
     """The child: read bodies from stdin, store them, answer on stdout."""
-    from mlp.transport import wire
-
     from .config import MLP
-    from .handlers.base import _store_unavailable
-    from .tracking import Series, open_service
+    from .store import store_unavailable
+    from .tracking import open_service
 
     out = sys.stdout.buffer
     inp = sys.stdin.buffer
@@ -130,23 +126,16 @@ def _serve() -> int:
             break  # the server closed our input: shut down
         body = inp.read(_LEN.unpack(head)[0])
         try:
-            try:
-                batch_id, decoded = wire.decode_batch(body)
-                series = [Series(*s) for s in decoded]
-            except (ValueError, KeyError, TypeError) as e:
-                from mlp.errors import InvalidInput
-
-                raise InvalidInput(f"malformed metrics body: {e}", field="body") from None
-            answer({"stored": service.log_metrics(series, batch_id=batch_id)})
+            answer({"stored": service.log_metrics_body(body)})
         except MLPError as e:
             answer({"error": e.to_dict()})
         except Exception as e:
-            if _store_unavailable(e):
+            if store_unavailable(e):
                 print(f"jupyter-mlp ingest: the store is unavailable: {e}", file=sys.stderr)
                 answer({"error": {"error": "StoreUnavailable",
                                   "message": "the store is unavailable (the server's log says "
                                              "why); try again shortly"},
-                        "unavailable": True})
+                        })
             else:
                 ref = secrets.token_hex(4)
                 print(f"jupyter-mlp ingest: internal error {ref}: {e!r}", file=sys.stderr)

@@ -49,3 +49,29 @@ def test_points_go_through_the_ingest_process_which_survives_being_killed(http_s
         assert again.pid != child.pid
     finally:
         mlp._client.reset()
+
+
+def test_without_the_ingest_process_points_are_stored_in_the_servers_threads(tmp_path):
+    import numpy as np
+    import pytest
+    from conftest import JupyterServer
+
+    from mlp.errors import InvalidInput
+    from mlp.transport import MetricBatch
+    from mlp.transport.http import HttpTransport
+
+    server = JupyterServer.start(tmp_path, f"sqlite:///{tmp_path / 'x.db'}",
+                                 ("--MLPExtension.ingest_process=False",))
+    try:
+        assert not _ingest_children(server)
+        t = HttpTransport(server.url, server.token)
+        run = t.create_run("threads", "r")
+        batch = [MetricBatch(run["id"], "loss", np.arange(3), np.full(3, 1e9), np.ones(3))]
+        t.log_metrics(batch, batch_id="a" * 32)
+        t.log_metrics(batch, batch_id="a" * 32)
+        assert len(t.metric_history(run["id"], "loss")["step"]) == 3
+        with pytest.raises(InvalidInput, match="malformed metrics body"):
+            t._call("POST", "metrics", data=b"garbage", retry=False)
+        t.close()
+    finally:
+        server.stop()

@@ -24,6 +24,8 @@ from tornado.ioloop import IOLoop
 from mlp._capture import current_user
 from mlp.errors import InvalidInput, MLPError, StoreUnavailable
 
+from ..store import store_unavailable
+
 
 def _plain(value: Any) -> Any:
     """numpy scalars and other odd values as JSON-able Python."""
@@ -180,7 +182,7 @@ class MLPHandler(APIHandler):
         if isinstance(e, MLPError) and not self._finished:
             self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
             return
-        if _store_unavailable(e) and not self._finished:
+        if store_unavailable(e) and not self._finished:
             # The database is away (restarting, unreachable, out of connections): a client
             # should retry later, not give up its data as it would after a 500.
             self.log.warning("jupyter-mlp: the store is unavailable: %s", e)
@@ -189,29 +191,3 @@ class MLPHandler(APIHandler):
             self.send_error(503, exc_info=(StoreUnavailable, err, None))
             return
         super()._handle_request_exception(e)
-
-
-#: PostgreSQL error classes that pass: connection, shutdown, too many connections,
-#: serialization and deadlock (SQLSTATE prefixes).
-_PG_TRANSIENT = ("08", "57P01", "57P02", "57P03", "53300", "40001", "40P01")
-
-
-def _store_unavailable(e: BaseException) -> bool:
-    """Whether the store is briefly away (so a client should retry), not broken."""
-    from sqlalchemy import exc
-
-    if isinstance(e, exc.TimeoutError):  # no connection free in the pool
-        return True
-    if not isinstance(e, exc.DBAPIError):
-        return False
-    if e.connection_invalidated:
-        return True
-    code = getattr(e.orig, "sqlstate", None) or getattr(e.orig, "pgcode", None)
-    if code:
-        return str(code).startswith(_PG_TRANSIENT)
-    text = str(e.orig).lower()
-    if isinstance(e, exc.OperationalError):
-        # SQLite: another writer holds the lock; psycopg without a code: cannot connect.
-        return any(w in text for w in ("database is locked", "database is busy",
-                                       "connection", "could not connect", "server closed"))
-    return isinstance(e, exc.InterfaceError)

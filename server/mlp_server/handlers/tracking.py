@@ -15,7 +15,6 @@ from mlp.transport import wire
 
 from .. import __version__
 from ..store import SCHEMA_REVISION
-from ..tracking import Series
 from .base import MLPHandler
 
 RUN = r"(?P<run_id>[0-9a-f]{32})"
@@ -147,17 +146,10 @@ class MetricsHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def post(self):
+        # Stored by the ingest process when there is one, else in this server's threads.
         ingest = self.settings.get("mlp_ingest")
-        if ingest is not None:  # decoded and stored in the ingest process
-            self.reply({"stored": await self.call(ingest.log_metrics, self.request.body)})
-            return
-        try:
-            batch_id, decoded = wire.decode_batch(self.request.body)
-            series = [Series(*s) for s in decoded]
-        except (ValueError, KeyError, TypeError) as e:
-            raise InvalidInput(f"malformed metrics body: {e}", field="body") from None
-        self.reply({"stored": await self.call(self.tracking.log_metrics, series,
-                                              batch_id=batch_id)})
+        store = ingest.log_metrics if ingest is not None else self.tracking.log_metrics_body
+        self.reply({"stored": await self.call(store, self.request.body)})
 
 
 class HistoryHandler(MLPHandler):

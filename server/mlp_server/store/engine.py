@@ -187,3 +187,29 @@ def open_store(config=None) -> Store:
     if cfg.db_url.startswith("sqlite"):
         os.makedirs(cfg.home, exist_ok=True)
     return Store(cfg.db_url, auto_migrate=cfg.auto_migrate, busy_timeout_ms=cfg.sqlite_busy_timeout)
+
+
+#: PostgreSQL error classes that pass: connection, shutdown, too many connections,
+#: serialization and deadlock (SQLSTATE prefixes).
+_PG_TRANSIENT = ("08", "57P01", "57P02", "57P03", "53300", "40001", "40P01")
+
+
+def store_unavailable(e: BaseException) -> bool:
+    """Whether the store is briefly away (so a client should retry), not broken."""
+    from sqlalchemy import exc
+
+    if isinstance(e, exc.TimeoutError):  # no connection free in the pool
+        return True
+    if not isinstance(e, exc.DBAPIError):
+        return False
+    if e.connection_invalidated:
+        return True
+    code = getattr(e.orig, "sqlstate", None) or getattr(e.orig, "pgcode", None)
+    if code:
+        return str(code).startswith(_PG_TRANSIENT)
+    text = str(e.orig).lower()
+    if isinstance(e, exc.OperationalError):
+        # SQLite: another writer holds the lock; psycopg without a code: cannot connect.
+        return any(w in text for w in ("database is locked", "database is busy",
+                                       "connection", "could not connect", "server closed"))
+    return isinstance(e, exc.InterfaceError)

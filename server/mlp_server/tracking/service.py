@@ -207,12 +207,9 @@ class TrackingService:
         source_type: str | None = None,
         source_name: str | None = None,
         start_time: float | None = None,
-        kernel_id: str | None = None,
     ) -> dict:
         """Start a run, with its first params and tags in the same transaction (a refused
-        param leaves no run behind). Passing ``run_id`` makes the call idempotent.
-        ``kernel_id`` is accepted and unused: only the Jupyter server that launched a kernel
-        can turn it into a notebook path, which its REST route does before calling here."""
+        param leaves no run behind). Passing ``run_id`` makes the call idempotent."""
         if run_id is not None and (not isinstance(run_id, str) or not _RUN_ID.match(run_id)):
             raise InvalidInput(f"run id {run_id!r} must be 32 lowercase hex digits", field="run_id")
         if parent_id is not None and (not isinstance(parent_id, str) or
@@ -277,8 +274,7 @@ class TrackingService:
             raise InvalidInput(
                 f"status {status!r} is not a final status: use one of {', '.join(TERMINAL)}",
                 field="status")
-        if end_time is not None:
-            end_time = _end_time(end_time)
+        end_time = _opt_time(end_time, "end_time", positive=True)
         with self.store.write() as conn:
             row = self._require_run(conn, run_id, allow_deleted=True)
             if row.status == "running" or (row.status == "crashed" and status != "crashed"):
@@ -469,6 +465,17 @@ class TrackingService:
             for s in todo:
                 self._append(conn, s)
         return sum(len(s) for s in series)
+
+    def log_metrics_body(self, body: bytes) -> int:
+        """Store a metrics request body as it came over the wire (``mlp.transport.wire``)."""
+        from mlp.transport import wire
+
+        try:
+            batch_id, decoded = wire.decode_batch(body)
+            series = [Series(*s) for s in decoded]
+        except (ValueError, KeyError, TypeError) as e:
+            raise InvalidInput(f"malformed metrics body: {e}", field="body") from None
+        return self.log_metrics(series, batch_id=batch_id)
 
     def _append(self, conn, s: Series) -> None:
         where = and_(metric_latest.c.run_id == s.run_id, metric_latest.c.key == s.key)
@@ -1073,18 +1080,6 @@ def _cursor_values(state: dict, phase: str, n: int) -> list:
     return state["v"]
 
 
-def _end_time(value: Any) -> float:
-    """An end time given by a client (a run ended while the store was away)."""
-    try:
-        t = float(value)
-    except (TypeError, ValueError, OverflowError):
-        t = math.nan
-    if not math.isfinite(t) or t <= 0 or isinstance(value, bool):
-        raise InvalidInput(f"end_time must be seconds since the epoch, got {value!r}",
-                           field="end_time")
-    return t
-
-
 def _opt_int(value: Any, field: str, lo: int, hi: int) -> int | None:
     if value is None:
         return None
@@ -1094,11 +1089,12 @@ def _opt_int(value: Any, field: str, lo: int, hi: int) -> int | None:
     return value
 
 
-def _opt_time(value: Any, field: str) -> float | None:
+def _opt_time(value: Any, field: str, positive: bool = False) -> float | None:
+    """A time given by a client, in seconds since the epoch (None: not given)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            not math.isfinite(value) or value < 0:
+            not math.isfinite(value) or value < 0 or (positive and value == 0):
         raise InvalidInput(f"{field} must be seconds since the epoch, got {value!r}",
                            field=field)
     return float(value)
