@@ -123,9 +123,15 @@ class MetricBuffer:
 
     def release(self, points: int) -> None:
         """``points`` handed over by ``take`` are stored (or given up): make room."""
+        self.discount(points, got_through=True)
+
+    def discount(self, points: int, got_through: bool = False) -> None:
+        """``points`` left memory (stored, given up, or put on disk): make room.
+        ``got_through``: the flusher's send came back, so it is not stuck."""
         with self.lock:
             self.count = max(0, self.count - points)
-            self._stuck = False  # the flusher got through
+            if got_through:
+                self._stuck = False
             self._drained.notify_all()
 
     def restore(self, batch: Batch) -> None:
@@ -163,10 +169,8 @@ def _transient(e: BaseException) -> bool:
         return True
     if isinstance(e, MLPError):
         return False
-    if isinstance(e, (ConnectionError, TimeoutError)):
-        return True
-    # The database driver (in-process): a lock, a restart, a dropped connection.
-    return type(e).__name__ in {"OperationalError", "InterfaceError", "DisconnectionError"}
+    # The in-process transport turns a store that is briefly away into StoreUnavailable.
+    return isinstance(e, (ConnectionError, TimeoutError))
 
 
 class Flusher:
@@ -309,13 +313,16 @@ class Flusher:
 
     def _take(self) -> Batch:
         batch = self.buffer.take()
+        self._tap(batch)
+        return batch
+
+    def _tap(self, batch: Batch) -> None:
         if batch:
             for tap in list(self.taps):
                 try:
                     tap(batch)
                 except Exception as e:  # a broken view must never lose points
                     log.debug("mlp: a metric tap failed: %s", e)
-        return batch
 
     def _try(self, batch: Batch, batch_id: str | None, raise_errors: bool) -> bool:
         """Store ``batch``; False when (what is left of) it must be retried later. Series
@@ -428,18 +435,17 @@ class Flusher:
         if self._send_lock.acquire(blocking=False):
             self._send_lock.release()
             return None
-        batch, batch_id = self._take(), uuid.uuid4().hex
+        batch, batch_id = self.buffer.take(), uuid.uuid4().hex
         if not batch:
             return False  # everything buffered is in the stuck send
         try:
             self.spool.write_batch(batch, batch_id)
         except OSError as e:
             log.warning("mlp: could not keep metrics on disk in %s: %s", self.spool.dir, e)
-            self.buffer.restore(batch)
+            self.buffer.restore(batch)  # not yet shown to the taps: they see it once, later
             return None
-        with self.buffer.lock:  # not release(): the stuck send has not got through
-            self.buffer.count = max(0, self.buffer.count - points_in(batch))
-            self.buffer._drained.notify_all()
+        self._tap(batch)
+        self.buffer.discount(points_in(batch))  # not release(): the stuck send is still stuck
         return True
 
     def _spool_overflow(self) -> None:

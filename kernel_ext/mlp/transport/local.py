@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._version import __version__
-from ..errors import ServerDependencyMissing
+from ..errors import MLPError, ServerDependencyMissing, StoreUnavailable
 from .base import MetricBatch, Transport
 
 
@@ -41,11 +42,14 @@ class LocalTransport(Transport):
         return {"version": __version__, "transport": self.kind, **self.service.info()}
 
     def create_run(self, experiment: str, name: str | None = None, **fields: Any) -> dict:
+        # A kernel id means something only to the Jupyter server that launched the kernel.
+        fields.pop("kernel_id", None)
         return self.service.create_run(experiment, name, **fields)
 
     def end_run(self, run_id: str, status: str = "finished", reason: str | None = None,
                 end_time: float | None = None) -> dict:
-        return self.service.end_run(run_id, status, reason=reason, end_time=end_time)
+        with _store_errors():
+            return self.service.end_run(run_id, status, reason=reason, end_time=end_time)
 
     def destination(self) -> str:
         return f"store:{self.service.store.display_url}"
@@ -63,7 +67,9 @@ class LocalTransport(Transport):
         self.service.delete_tag(run_id, key)
 
     def log_metrics(self, batches: Sequence[MetricBatch], batch_id: str | None = None) -> int:
-        return self.service.log_metrics([self._series(*b) for b in batches], batch_id=batch_id)
+        with _store_errors():
+            return self.service.log_metrics([self._series(*b) for b in batches],
+                                            batch_id=batch_id)
 
     def metric_history(self, run_id: str, key: str) -> dict[str, np.ndarray]:
         return self.service.metric_history(run_id, key)
@@ -110,13 +116,30 @@ class LocalTransport(Transport):
         return self.service.list_experiments()
 
     def delete_run(self, run_id: str) -> None:
-        self.service.delete_run(run_id)
+        self.service.delete_run(self.resolve_run(run_id, True))
 
     def restore_run(self, run_id: str) -> None:
-        self.service.restore_run(run_id)
+        # Any run reference, as over HTTP (the contract suite holds both to it).
+        self.service.restore_run(self.resolve_run(run_id, True))
 
     def close(self) -> None:
         self.service.store.dispose()
 
     def after_fork(self) -> None:
         self.service.store.engine.dispose(close=False)
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """A store that is briefly away (locked, restarting) as ``StoreUnavailable``, which the
+    SDK retries, by the same rule the server answers 503 with; anything else as it is."""
+    try:
+        yield
+    except MLPError:
+        raise
+    except Exception as e:
+        from mlp_server.store import store_unavailable
+
+        if store_unavailable(e):
+            raise StoreUnavailable(f"the store is unavailable: {e}") from e
+        raise
