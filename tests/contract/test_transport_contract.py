@@ -78,6 +78,16 @@ def test_deleted_runs_leave_searches_until_restored(transport):
     assert [x["id"] for x in transport.search_runs("exp")["runs"]] == [r["id"]]
 
 
+def test_a_deleted_run_is_found_by_name_only_when_asked_for(transport):
+    r = new_run(transport, name="gone")
+    transport.delete_run(r["id"])
+    assert transport.resolve_run("exp/gone", include_deleted=True) == r["id"]
+    with pytest.raises(NotFound):
+        transport.resolve_run("exp/gone")
+    transport.restore_run("exp/gone")  # by name, as mlp.restore_run("exp/gone") does
+    assert transport.resolve_run("exp/gone") == r["id"]
+
+
 def test_run_references_resolve_by_id_prefix_name_and_latest(transport):
     a = new_run(transport, "churn", "baseline")
     time.sleep(0.01)
@@ -667,10 +677,14 @@ def test_tampered_cursors_are_refused_cleanly(transport, grid, values):
     state = json.loads(base64.urlsafe_b64decode(first + "=" * (-len(first) % 4)))
     forged = base64.urlsafe_b64encode(json.dumps({"f": state["f"], **values}).encode()).decode()
     for order in ("-metrics.loss", None):
+        # Refused naming the cursor (any other error fails the test), or, for a cursor of
+        # the right shape, answered with a page: never a server error.
         try:
-            transport.search_runs(None, order_by=order, limit=2, cursor=forged)
+            page = transport.search_runs(None, order_by=order, limit=2, cursor=forged)
         except InvalidInput as e:
             assert e.field == "cursor"
+        else:
+            assert order == "-metrics.loss" and isinstance(page["runs"], list)
 
 
 def test_equal_step_and_time_keep_the_last_logged_value(transport):

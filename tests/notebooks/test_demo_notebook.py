@@ -288,7 +288,8 @@ def test_magic_search_and_show_print_what_was_asked(executed):
     nb, _ = executed
     runs_html = _html(_cell_with(nb, "%mlp runs --experiment binder-demo"))
     assert "magic-lr" in runs_html and "baseline" in runs_html
-    assert "small-lr" not in runs_html or runs_html.index("magic-lr") < runs_html.index("small-lr")
+    assert "small-lr" in runs_html  # ordered by val_loss: the better run first
+    assert runs_html.index("magic-lr") < runs_html.index("small-lr")
     show = "".join(_text(o) + o.get("data", {}).get("text/html", "") if "data" in o else _text(o)
                    for o in _cell_with(nb, "%mlp show binder-demo/magic-lr").outputs)
     assert "magic-lr" in show

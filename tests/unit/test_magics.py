@@ -71,6 +71,12 @@ def test_debug_after_a_failed_track_cell_reaches_the_cells_frames(ip, capsys):
     assert tb.tb_frame.f_locals.get("secret") == 42
 
 
+def test_run_end_takes_the_final_status(ip):
+    ip.run_line_magic("mlp", "run start -e spans -n stopped")
+    ip.run_line_magic("mlp", "run end --status killed")
+    assert mlp.get_run("spans/stopped").status == "killed"
+
+
 def test_run_start_and_end_span_cells(ip, capsys):
     ip.run_line_magic("mlp", "run start -e spans -n long")
     ip.run_line_magic("mlp", "log lr=0.01 optimizer=adam")
