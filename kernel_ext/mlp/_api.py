@@ -78,7 +78,7 @@ def log_metric(key: str, value: float, step: int | None = None, *,
     if c is None or rid is None:
         run = _active()
         c, rid = run._client, run.id
-    c.log_metric(rid, key, value, step, timestamp)
+    c.buffer.add(rid, key, value, step, timestamp)  # Client.log_metric, one frame less
 
 
 def log_metrics(metrics: Mapping[str, float], step: int | None = None, *,

@@ -12,14 +12,15 @@ are never dropped for lack of room; a loop that outruns the store slows down.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
 from array import array
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .errors import MLPError, ServerFault
+from .errors import InvalidInput, MLPError, ServerFault
 
 if TYPE_CHECKING:
     from ._spool import Spool
@@ -29,6 +30,9 @@ log = logging.getLogger("mlp")
 # (steps, times, values) of one run and key, in log order.
 Arrays = tuple[array, array, array]
 Batch = dict[tuple[str, str], Arrays]
+
+_INT64 = 1 << 63
+_time = time.time
 
 
 class MetricBuffer:
@@ -50,9 +54,10 @@ class MetricBuffer:
         #: Set by the flusher: moves buffered points to disk when it cannot (True if done).
         self.spill: Callable[[], bool | None] | None = None
         self.spill_after = 0.25
-        #: Points added and not yet taken; whether the flusher was found stuck in a send.
-        self.held = 0
+        #: Whether the flusher was found stuck in a send.
         self._stuck = False
+        #: Metric names already checked once (the store's rule for a name never changes).
+        self.keys: set[str] = set()
 
     @property
     def capacity(self) -> int:
@@ -63,8 +68,20 @@ class MetricBuffer:
         self._capacity = value
         self.half = value >> 1  # when the flusher is woken early
 
-    def add(self, run_id: str, key: str, value: float, step: int | None, ts: float,
+    def add(self, run_id: str, key: Any, value: Any, step: Any = None, ts: Any = None,
             block: bool = True) -> None:
+        """Check one point as the store would (InvalidInput naming what is wrong), then
+        buffer it. ``ts`` None is now; ``step`` None is one more than the last step.
+
+        This is ``mlp.log_metric``'s hot path, one frame under it on purpose: the plain
+        case (a known name, a float, an int step, no timestamp) costs a few comparisons;
+        anything else goes through ``_point``, which converts or refuses it."""
+        if (value.__class__ is not float or ts is not None or key not in self.keys
+                or (step is not None and (step.__class__ is not int
+                                          or not -_INT64 <= step < _INT64))):
+            value, step, ts = self._point(key, value, step, ts)
+        else:
+            ts = _time()
         k = (run_id, key)
         with self.lock:
             s = self.series.get(k)
@@ -76,7 +93,6 @@ class MetricBuffer:
             s[1].append(ts)
             s[2].append(value)
             self.count += 1
-            self.held += 1
             if self.count >= self.half:
                 if not self.wakeup.is_set():
                     # Setting an Event takes a lock: once, not on every call while the
@@ -86,6 +102,45 @@ class MetricBuffer:
                 if block and self.count >= self.capacity:
                     self._make_room()
 
+    def _point(self, key: Any, value: Any, step: Any, ts: Any) -> tuple[float, int | None, float]:
+        """(value, step, time) as the store takes them, or InvalidInput naming the field."""
+        if key not in self.keys:
+            if key.__class__ is not str or not key.strip() or len(key) > 255 or "\x00" in key:
+                raise InvalidInput(
+                    f"metric name must be a non-empty string of at most 255 characters "
+                    f"without NUL, got {key!r}", field="key")
+            try:
+                key.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput(f"metric name {key!r} is not valid text (a lone surrogate)",
+                                   field="key") from None
+            self.keys.add(key)
+        try:
+            v = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidInput(
+                f"metric {key!r} must be a number, got {value!r} ({type(value).__name__})",
+                field=key) from None
+        if step is not None:
+            try:
+                as_int = int(step)
+                if as_int != step or not -_INT64 <= as_int < _INT64:
+                    raise ValueError
+            except (TypeError, ValueError, OverflowError):
+                raise InvalidInput(f"step of metric {key!r} must be a whole number (64-bit), "
+                                   f"got {step!r}", field="step") from None
+            step = as_int
+        if ts is None:
+            return v, step, _time()
+        try:
+            t = float(ts)
+        except (TypeError, ValueError, OverflowError):
+            t = math.nan
+        if not math.isfinite(t):
+            raise InvalidInput(f"timestamp of metric {key!r} must be seconds since the epoch, "
+                               f"got {ts!r}", field="timestamp")
+        return v, step, t
+
     def _make_room(self) -> None:
         """Full (called with the lock held). When the flusher is busy with a send that
         does not come back (a server gone mid-request), what is buffered goes to disk
@@ -93,7 +148,7 @@ class MetricBuffer:
         waited = 0.0
         while self.count >= self.capacity:
             if self.spill is not None and (self._stuck or waited >= self.spill_after):
-                if self._stuck and self.held < self.capacity:
+                if self._stuck and points_in(self.series) < self.capacity:
                     return  # the stuck send holds the room: buffer beside it, up to 2x
                 self.lock.release()
                 try:
@@ -115,7 +170,6 @@ class MetricBuffer:
         """Hand over the buffered points; they still count until ``release``."""
         with self.lock:
             out, self.series = self.series, {}
-            self.held = 0
             for k, s in out.items():  # where default steps go on from
                 self.next_step[k] = s[0][-1] + 1
             self.wakeup.clear()
@@ -138,7 +192,6 @@ class MetricBuffer:
         """Put taken points back in front of newer ones (a spill that could not be written);
         they still count, as they were never released."""
         with self.lock:
-            self.held += points_in(batch)
             for k, s in batch.items():
                 cur = self.series.get(k)
                 if cur is None:

@@ -39,9 +39,6 @@ def _env_float(name: str, default: float, minimum: float = 0.0) -> float:
     return value
 
 
-_INT64 = 1 << 63
-
-
 class Client:
     """One per process. Created on first use so ``import mlp`` stays light."""
 
@@ -57,7 +54,6 @@ class Client:
         self.system_interval = _env_float("MLP_SYSTEM_METRICS_INTERVAL", 10.0)
         self.spool_after = _env_float("MLP_SPOOL_AFTER", 5.0)
         self._new_buffer(int(_env_float("MLP_BUFFER_POINTS", 1_000_000, minimum=2)))
-        self._keys: set[str] = set()
         self._last_heartbeat = 0.0
         self._last_sample = time.time()
         self._sampler: Any = None
@@ -240,31 +236,8 @@ class Client:
     # -- metrics -------------------------------------------------------------------
 
     def log_metric(self, run_id: str, key: str, value: Any, step: Any, timestamp: Any) -> None:
-        """Validate one point as the store would, then buffer it (the hot path)."""
-        if key not in self._keys:
-            self._check_key(key)
-        try:
-            v = float(value)
-        except (TypeError, ValueError, OverflowError):
-            raise InvalidInput(
-                f"metric {key!r} must be a number, got {value!r} ({type(value).__name__})",
-                field=key) from None
-        if step is not None and (step.__class__ is not int or not -_INT64 <= step < _INT64):
-            step = _as_step(key, step)
-        ts = time.time() if timestamp is None else _as_time(key, timestamp)
-        self.buffer.add(run_id, key, v, step, ts)
-
-    def _check_key(self, key: Any) -> None:
-        if key.__class__ is not str or not key.strip() or len(key) > 255 or "\x00" in key:
-            raise InvalidInput(
-                f"metric name must be a non-empty string of at most 255 characters without NUL, "
-                f"got {key!r}", field="key")
-        try:
-            key.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidInput(f"metric name {key!r} is not valid text (a lone surrogate)",
-                               field="key") from None
-        self._keys.add(key)
+        """Validate one point as the store would, then buffer it (see ``MetricBuffer.add``)."""
+        self.buffer.add(run_id, key, value, step, timestamp)
 
     def flush(self) -> None:
         """Store what is buffered, and what an earlier outage left on disk."""
@@ -394,28 +367,6 @@ class Client:
                 self._transport.close()
             if self._exit_hooked:
                 atexit.unregister(self._at_exit)
-
-
-def _as_step(key: str, step: Any) -> int:
-    try:
-        as_int = int(step)
-        if as_int != step or not -_INT64 <= as_int < _INT64:
-            raise ValueError
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidInput(f"step of metric {key!r} must be a whole number (64-bit), got {step!r}",
-                           field="step") from None
-    return as_int
-
-
-def _as_time(key: str, timestamp: Any) -> float:
-    try:
-        ts = float(timestamp)
-    except (TypeError, ValueError, OverflowError):
-        ts = math.nan
-    if not math.isfinite(ts):
-        raise InvalidInput(f"timestamp of metric {key!r} must be seconds since the epoch, got "
-                           f"{timestamp!r}", field="timestamp")
-    return ts
 
 
 def _run_id_of(run: Any) -> str:
