@@ -665,6 +665,65 @@ def test_metric_order_pages_alike_whether_filtered_runs_are_few_or_many(transpor
         assert len(whole) == 6 and whole[-1] == "r4"  # r4 has no loss: last either way
 
 
+@pytest.fixture
+def mixed_params(transport):
+    """Runs whose param `v` is a number (with ties, and "1" beside 1.0), a text, or missing."""
+    values = [3, 1, "b", 1.0, "1", None, "a", 2.5, 1, "b", None, -4, "1.0", 3, "a10", 2.5, 1]
+    expected = []
+    for i, v in enumerate(values):
+        r = transport.create_run("mix", f"m{i}", start_time=1_700_000_000 + (i * 7) % 11)
+        if v is not None:
+            transport.log_params(r["id"], {"v": v})
+        if i % 3 != 1:
+            transport.set_tags(r["id"], {"keep": "yes"})
+        expected.append((r, v))
+    return expected
+
+
+@pytest.mark.parametrize("few", [2000, 0])
+@pytest.mark.parametrize("order", ["params.v", "-params.v"])
+def test_param_order_pages_alike_whether_runs_are_few_or_many(transport, mixed_params,
+                                                              monkeypatch, few, order):
+    """Sorting many runs by a param walks its values in ranges (here of 2 rows, so the
+    ranges end inside tie groups): the pages must give exactly the order of one query."""
+    from mlp_server.tracking import service as svc
+    from mlp_server.tracking.service import param_text
+
+    monkeypatch.setattr(svc, "FEW_RUNS", few)
+    monkeypatch.setattr(svc, "PARAM_RANGE", 2)
+    desc = order.startswith("-")
+
+    def rank(item):  # numbers, then texts, then missing; ties newest first, then by id
+        r, v = item
+        text, num = (None, None) if v is None else param_text(v)
+        group = 0 if num is not None else 1 if text is not None else 2
+        first = (num if num is not None else text) if group < 2 else 0
+        return (group, _Desc(first) if desc else first, _Desc(text) if desc else text or "",
+                -r["start_time"], r["id"])
+
+    expected = [r["name"] for r, _ in sorted(mixed_params, key=rank)]
+    assert names(transport.search_runs("mix", order_by=order, limit=None)) == expected
+    for limit in (1, 2, 3, 5):
+        got = all_pages(transport, experiment="mix", order_by=order, limit=limit)
+        assert got == expected, f"{limit} {got} {expected}"
+    kept = [n for n in expected if int(n[1:]) % 3 != 1]
+    assert all_pages(transport, experiment="mix", where="tags.keep = 'yes'", order_by=order,
+                     limit=2) == kept
+
+
+class _Desc:
+    """Reverses the order of a sort key."""
+
+    def __init__(self, v):
+        self.v = v
+
+    def __lt__(self, other):
+        return other.v < self.v
+
+    def __eq__(self, other):
+        return self.v == other.v
+
+
 @pytest.mark.parametrize("values", [{"p": "x", "v": []}, {"v": [1, "a"]},
                                     {"p": "a", "v": [{"x": 1}, "id"]},
                                     {"p": "a", "v": [10**30, "id"]},

@@ -171,4 +171,12 @@ def after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
             later = or_(later, key.expr.is_(None))
         ors.append(and_(*equal, later))
         equal.append(key.expr == v)
-    return or_(*ors) if ors else false()
+    if not ors:
+        return false()
+    first, v0 = keys[0], values[0]
+    if not first.nullable and v0 is not None:
+        # The same rows, with a bound on the first key the database can seek an index to
+        # (SQLite scans for an OR of ranges).
+        bound = first.expr <= v0 if first.descending else first.expr >= v0
+        return and_(bound, or_(*ors))
+    return or_(*ors)

@@ -747,6 +747,8 @@ class TrackingService:
             try:
                 if len(order) == 1 and order[0].field.kind == "metrics":
                     found = self._by_metric(conn, order[0], filters, want, state)
+                elif len(order) == 1 and order[0].field.kind == "params":
+                    found = self._by_param(conn, order, filters, want, state, now)
                 else:
                     found = self._ordered(conn, order, filters, want, state, now)
             except (DBAPIError, StatementError):
@@ -847,6 +849,96 @@ class TrackingService:
         if want is not None:
             stmt = stmt.limit(want - len(found))
         found += [(r, {"p": "b", "v": [r._s0, r._s1]}) for r in conn.execute(stmt)]
+        return found
+
+    def _by_param(self, conn, order, filters, want, state, now) -> list[tuple[Any, dict]]:
+        """Order by one param in ``_ordered``'s order (number, then text, then ties newest
+        first), with its cursors, without joining and sorting every run: walk the param's
+        values in ranges of a few hundred rows, read from the (key, value_num) index, and
+        sort only the runs in each range; then the runs without the param."""
+        if state is None and _count_upto(conn, select(runs.c.id).select_from(
+                runs.join(experiments)).where(*filters), FEW_RUNS) <= FEW_RUNS:
+            return self._ordered(conn, order, filters, want, state, now)
+        p, key, desc = params, order[0].field.key, order[0].descending
+        keys = [search.SortKey(p.c.value_num, desc, True), search.SortKey(p.c.value, desc, True),
+                *search.TIE_BREAK]
+        pos = _cursor_values(state, "o", 4) if state is not None else None
+        found: list[tuple[Any, dict]] = []
+        # Numbers first, then texts (value_num NULL), as NULLS LAST puts them.
+        for i, col, domain in ((0, p.c.value_num, p.c.value_num.is_not(None)),
+                               (1, p.c.value, p.c.value_num.is_(None))):
+            # Where the cursor is: numbers (a value_num), texts (a value only) or missing.
+            at = None if pos is None else 0 if pos[0] is not None else 1 if pos[1] is not None \
+                else 2
+            if at is not None and at > i:
+                continue
+            lo, lo_in = (pos[i], True) if at == i else (None, True)
+            batch = PARAM_RANGE
+            while want is None or len(found) < want:
+                first, hi = _param_range(conn, key, i, lo, lo_in, desc, batch)
+                if first is None:
+                    break  # nothing left here
+                # A range ends at the value `batch` rows on, ties beyond it included, so it
+                # is complete and sorting it gives the exact order.
+                if first == hi:
+                    # One value fills the range (a big tie group: batch_size = 32): its runs
+                    # newest first by the start_time index, each checked for the value, rather
+                    # than sorting the whole group.
+                    texts = ([first] if i == 1 else list(conn.execute(
+                        select(p.c.value).where(p.c.key == key, p.c.value_num == first)
+                        .distinct().order_by(p.c.value.desc() if desc else p.c.value.asc()))
+                        .scalars()))
+                    vals0 = None if i == 1 else first
+                    if pos is not None and pos[0] == vals0 and pos[1] in texts:
+                        texts = texts[texts.index(pos[1]):]  # the page before ended in here
+                    for text in texts:
+                        has = exists(select(1).where(
+                            p.c.run_id == runs.c.id, p.c.key == key, p.c.value == text,
+                            domain if i == 1 else p.c.value_num == first))
+                        rq = (select(*RUN_COLUMNS, runs.c.start_time.label("_s2"),
+                                     runs.c.id.label("_s3"))
+                              .select_from(runs.join(experiments)).where(has, *filters)
+                              .order_by(*(k.clause() for k in search.TIE_BREAK)))
+                        vals = [vals0, text]
+                        if pos is not None and pos[:2] == vals:
+                            rq = rq.where(search.after(search.TIE_BREAK, pos[2:]))
+                        if want is not None:
+                            rq = rq.limit(want - len(found))
+                        for r in conn.execute(rq):
+                            pos = [*vals, r._s2, r._s3]
+                            found.append((r, {"p": "o", "v": pos}))
+                else:
+                    rq = (select(*RUN_COLUMNS, *(k.expr.label(f"_s{j}")
+                                                 for j, k in enumerate(keys)))
+                          .select_from(runs.join(experiments).join(
+                              p, and_(p.c.run_id == runs.c.id, p.c.key == key)))
+                          .where(domain, *filters, _beyond(col, first, desc, True)))
+                    if hi is not None:
+                        rq = rq.where(not_(_beyond(col, hi, desc, False)))
+                    if pos is not None:
+                        rq = rq.where(search.after(keys, pos))
+                    rq = rq.order_by(*(k.clause() for k in keys))
+                    if want is not None:
+                        rq = rq.limit(want - len(found))
+                    for r in conn.execute(rq):
+                        pos = [r._mapping[f"_s{j}"] for j in range(4)]
+                        found.append((r, {"p": "o", "v": pos}))
+                if hi is None:
+                    break
+                lo, lo_in = hi, False
+                batch = min(batch * 4, 100_000)
+            if want is not None and len(found) >= want:
+                return found
+        # The runs without the param: after everything with one, newest first.
+        has = exists(select(1).where(p.c.run_id == runs.c.id, p.c.key == key))
+        stmt = (select(*RUN_COLUMNS, runs.c.start_time.label("_s2"), runs.c.id.label("_s3"))
+                .select_from(runs.join(experiments)).where(*filters, not_(has))
+                .order_by(*(k.clause() for k in search.TIE_BREAK)))
+        if pos is not None and pos[0] is None and pos[1] is None:
+            stmt = stmt.where(search.after(search.TIE_BREAK, pos[2:]))
+        if want is not None:
+            stmt = stmt.limit(want - len(found))
+        found += [(r, {"p": "o", "v": [None, None, r._s2, r._s3]}) for r in conn.execute(stmt)]
         return found
 
     def _experiment_ids(self, names: list[str]) -> list[tuple[str, int]]:
@@ -1007,6 +1099,8 @@ def _process_alive(pid: int, started: float | None) -> bool:
 
 #: A metric condition matching at most this many runs is used as a set of run ids.
 FEW_RUNS = 2000
+#: Param rows in the first range of a walk in param order (then 4x each time, to 100,000).
+PARAM_RANGE = 400
 
 
 def _after_value(val, run_id, pos: list, desc: bool) -> ColumnElement[bool]:
@@ -1014,6 +1108,41 @@ def _after_value(val, run_id, pos: list, desc: bool) -> ColumnElement[bool]:
     if desc:
         return or_(val < pos[0], and_(val == pos[0], run_id < pos[1]))
     return or_(val > pos[0], and_(val == pos[0], run_id > pos[1]))
+
+
+def _param_range(conn, key: str, i: int, lo: Any, lo_in: bool, desc: bool, batch: int
+                 ) -> tuple[Any, Any]:
+    """The next range of a param walk from ``lo``: (its first value, the value ``batch`` rows
+    on or None when fewer are left); numbers (i = 0) from the (key, value_num) index, texts
+    (i = 1) counted per value, as they have no index (B-trees refuse long values)."""
+    p = params
+    if i == 0:
+        q = select(p.c.value_num).where(p.c.key == key, p.c.value_num.is_not(None))
+        if lo is not None:
+            q = q.where(_beyond(p.c.value_num, lo, desc, lo_in))
+        q = q.order_by(p.c.value_num.desc() if desc else p.c.value_num.asc())
+        first = conn.execute(q.limit(1)).scalar()
+        if first is None:
+            return None, None
+        return first, conn.execute(q.offset(batch - 1).limit(1)).scalar()
+    q = (select(p.c.value, func.count()).where(p.c.key == key, p.c.value_num.is_(None))
+         .group_by(p.c.value).order_by(p.c.value.desc() if desc else p.c.value.asc()))
+    if lo is not None:
+        q = q.where(_beyond(p.c.value, lo, desc, lo_in))
+    first, seen = None, 0
+    for value, n in conn.execute(q.limit(batch)):
+        first = value if first is None else first
+        seen += n
+        if seen >= batch:
+            return first, value
+    return first, None
+
+
+def _beyond(col, v, desc: bool, inclusive: bool) -> ColumnElement[bool]:
+    """``col`` at or past ``v`` in the walk's direction."""
+    if desc:
+        return col <= v if inclusive else col < v
+    return col >= v if inclusive else col > v
 
 
 def _count_upto(conn, query, n: int) -> int:
