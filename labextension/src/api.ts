@@ -180,6 +180,158 @@ export interface IArtifactBytes {
   truncated: boolean;
 }
 
+/** A section of a run diff. */
+export type DiffSection = 'params' | 'metrics' | 'code' | 'environment' | 'artifacts' | 'tags' | 'attributes';
+
+/** How a field compares across the runs (2 runs: added = only in the second, removed = only in the first). */
+export type DiffStatus = 'changed' | 'added' | 'removed' | 'same';
+
+/** One run as the diff names it; `label` is short and unique within the diff. */
+export interface IDiffRun {
+  id: string;
+  name: string | null;
+  experiment: string;
+  status: RunStatus;
+  start_time: number;
+  end_time: number | null;
+  duration: number;
+  user: string | null;
+  host: string | null;
+  label: string;
+}
+
+/** Where metrics are read: their last point, the best step of one metric, or one step. */
+export interface IDiffAt {
+  mode: 'last' | 'best' | 'step';
+  key: string | null;
+  step: number | null;
+  /** The step each run is read at. */
+  steps: (number | null)[];
+}
+
+/** One key across the runs: a value per run (null: the run has none). */
+export interface IDiffRow {
+  key: string;
+  values: unknown[];
+  status: DiffStatus;
+  /** How much the values differ, 0..1. */
+  score: number;
+  numeric: boolean;
+}
+
+/** One metric on one run. */
+export interface IDiffMetricRun {
+  last: number | null;
+  min: number | null;
+  max: number | null;
+  best: number | null;
+  best_step: number | null;
+  at: number | null;
+  at_step: number | null;
+  count: number;
+  nonfinite: number;
+}
+
+export interface IDiffMetric {
+  key: string;
+  /** Which way is better. */
+  direction: 'min' | 'max';
+  status: DiffStatus;
+  runs: (IDiffMetricRun | null)[];
+  /** Run 1 minus run 0 (2 runs); null for 3 or more. */
+  delta: { last: number | null; best: number | null; at: number | null };
+  /** The index of the run best at `at`; null on a tie or without values. */
+  better: number | null;
+  score: number;
+}
+
+/** A run's downsampled curve of one metric; `time` is seconds since that run started. */
+export interface IDiffCurve {
+  step: number[];
+  time: number[];
+  value: number[];
+}
+
+export type CellOp = 'same' | 'changed' | 'added' | 'removed' | 'moved';
+
+/** One cell of run a against run b. */
+export interface IDiffCellOp {
+  op: CellOp;
+  a: number | null;
+  b: number | null;
+  a_count: number | null;
+  b_count: number | null;
+  /** The cell's source (b's side; a's for a removed cell). */
+  source: string;
+  /** Unified diff lines (`-x`, `+y`, ` z`) of a changed (or moved and edited) cell. */
+  diff: string[];
+}
+
+/** The code of run a (always run 0) against run b. */
+export interface IDiffCodePair {
+  a: number;
+  b: number;
+  ops: IDiffCellOp[];
+  /** Two scripts, line by line. */
+  script_diff: string[] | null;
+  changed: number;
+  added: number;
+  removed: number;
+  moved: number;
+  same: number;
+}
+
+export interface IDiffCounts {
+  changed: number;
+  added: number;
+  removed: number;
+  same: number;
+  moved?: number;
+}
+
+/** One artifact file across the runs. */
+export interface IDiffArtifact {
+  path: string;
+  values: ({ digest: string; size: number } | null)[];
+  status: DiffStatus;
+  score: number;
+}
+
+/** What differs between runs (`GET diff`, schema `mlp.diff/1`); run 0 is the baseline. */
+export interface IDiff {
+  schema: string;
+  runs: IDiffRun[];
+  at: IDiffAt;
+  only_changed: boolean;
+  /** Some run is still running: the diff is worth refreshing. */
+  live: boolean;
+  /** One-glance lines, most important first. */
+  summary: { section: DiffSection; text: string }[];
+  counts: Partial<Record<DiffSection, IDiffCounts>>;
+  params: IDiffRow[];
+  tags: IDiffRow[];
+  attributes: IDiffRow[];
+  metrics: IDiffMetric[];
+  curves: { max_points: number; series: Record<string, (IDiffCurve | null)[]> };
+  code: { kinds: ('cells' | 'script' | 'none')[]; pairs: IDiffCodePair[] };
+  environment: { python: IDiffRow | null; packages: IDiffRow[]; git: IDiffRow[]; inputs: IDiffRow[] };
+  artifacts: IDiffArtifact[];
+  /** Every differing field across sections, most different first. */
+  varying: { section: DiffSection | string; key: string; values: unknown[]; score: number }[];
+}
+
+/** Which runs to compare and how (`GET diff`). */
+export interface IDiffQuery {
+  /** Run ids or references, baseline first. */
+  runs: string[];
+  /** `last`, `best:KEY` or a step; the server's default is `last`. */
+  at?: string;
+  /** Leave out what is the same (the server's default). */
+  onlyChanged?: boolean;
+  /** Points per curve and run. */
+  maxPoints?: number;
+}
+
 /** One search request (`POST runs/search`). */
 export interface ISearchQuery {
   experiment?: string | string[] | null;
@@ -482,6 +634,22 @@ export class MLPClient {
     return URLExt.join(this.serverSettings.baseUrl, API_PATH, `runs/${encodeURIComponent(runId)}/artifact`) + `?${params}`;
   }
 
+  /** What differs between runs, in one answer (run 0 is the baseline); NaN and ±inf read as numbers. */
+  async diff(query: IDiffQuery): Promise<IDiff> {
+    const params = new URLSearchParams();
+    query.runs.forEach(r => params.append('run', r));
+    if (query.at) {
+      params.set('at', query.at);
+    }
+    if (query.onlyChanged !== undefined) {
+      params.set('only_changed', query.onlyChanged ? '1' : '0');
+    }
+    if (query.maxPoints) {
+      params.set('max_points', String(Math.max(2, Math.round(query.maxPoints))));
+    }
+    return readDiff(await this.request<IDiff>(`diff?${params}`));
+  }
+
   /** A JSON request under the API path; refusals become `MLPError`. */
   async request<T>(path: string, init: RequestInit = {}): Promise<T> {
     const response = await this.fetch(path, init);
@@ -520,6 +688,44 @@ export class MLPClient {
     }
     return response;
   }
+}
+
+/** A diff with its metric numbers as numbers, and every list the schema promises present. */
+export function readDiff(body: IDiff): IDiff {
+  const num = (v: unknown) => toNumber(v);
+  const series: Record<string, (IDiffCurve | null)[]> = {};
+  for (const [key, curves] of Object.entries(body.curves?.series ?? {})) {
+    series[key] = (curves ?? []).map(c => c && { step: toNumbers(c.step), time: toNumbers(c.time), value: toNumbers(c.value) });
+  }
+  const env = body.environment ?? ({} as Partial<IDiff['environment']>);
+  return {
+    ...body,
+    summary: body.summary ?? [],
+    counts: body.counts ?? {},
+    params: body.params ?? [],
+    tags: body.tags ?? [],
+    attributes: body.attributes ?? [],
+    artifacts: body.artifacts ?? [],
+    varying: body.varying ?? [],
+    code: { kinds: body.code?.kinds ?? [], pairs: body.code?.pairs ?? [] },
+    environment: { python: env.python ?? null, packages: env.packages ?? [], git: env.git ?? [], inputs: env.inputs ?? [] },
+    metrics: (body.metrics ?? []).map(m => ({
+      ...m,
+      runs: (m.runs ?? []).map(
+        r =>
+          r && {
+            ...r,
+            last: num(r.last),
+            min: num(r.min),
+            max: num(r.max),
+            best: num(r.best),
+            at: num(r.at)
+          }
+      ),
+      delta: { last: num(m.delta?.last), best: num(m.delta?.best), at: num(m.delta?.at) }
+    })),
+    curves: { max_points: body.curves?.max_points ?? 0, series }
+  };
 }
 
 /** A body as JSON, or undefined when it is empty or not JSON. */
