@@ -31,15 +31,18 @@ from ._api import (
     start_run,
     status,
 )
+from ._diff import Diff, diff
 from ._run import Run
 from ._version import __version__
 from .widgets import live_chart, runs_table
 
 __all__ = [
+    "Diff",
     "Run",
     "__version__",
     "active_run",
     "delete_run",
+    "diff",
     "end_run",
     "errors",
     "experiments",

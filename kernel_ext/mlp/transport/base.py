@@ -81,6 +81,11 @@ class Transport(abc.ABC):
         bucket's first, lowest, highest and last point; NaN/±inf counted, not drawn."""
 
     @abc.abstractmethod
+    def diff(self, refs: Sequence[str], at: Any = "last", only_changed: bool = True,
+             max_points: int = 500) -> dict:
+        """What differs between runs: the ``mlp.diff/1`` document (see ``mlp.Diff``)."""
+
+    @abc.abstractmethod
     def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
         """``{"metrics": [...], "params": [...], "tags": [...]}`` names in use."""
 

@@ -254,6 +254,20 @@ class HttpTransport(Transport):
                 s[k] = _number(s[k])
         return out
 
+    def diff(self, refs: Sequence[str], at: Any = "last", only_changed: bool = True,
+             max_points: int = 500) -> dict:
+        out = self._json("GET", "diff", params={
+            "run": list(refs), "at": str(at), "only_changed": "1" if only_changed else "0",
+            "max_points": max_points})
+        for m in out["metrics"]:  # NaN and ±inf come spelled out (strict JSON)
+            m["runs"] = [None if r is None else {k: _number(v) for k, v in r.items()}
+                         for r in m["runs"]]
+            m["delta"] = {k: _number(v) for k, v in m["delta"].items()}
+        for v in out["varying"]:
+            if v["section"] == "metrics":
+                v["values"] = [_number(x) for x in v["values"]]
+        return out
+
     def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
         names = [experiment] if isinstance(experiment, str) else list(experiment or [])
         return self._json("GET", "keys", params={"experiment": names} if names else None)

@@ -80,6 +80,10 @@ class LocalTransport(Transport):
         return self.service.metric_series(self.resolve_run(run_id, True), keys, max_points,
                                           x, start, end)
 
+    def diff(self, refs: Sequence[str], at: Any = "last", only_changed: bool = True,
+             max_points: int = 500) -> dict:
+        return self.service.diff(list(refs), at, only_changed, max_points)
+
     def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
         return self.service.keys(experiment)
 

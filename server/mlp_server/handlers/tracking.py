@@ -184,6 +184,23 @@ class KeysHandler(MLPHandler):
                                    self.get_query_arguments("experiment") or None))
 
 
+class DiffHandler(MLPHandler):
+    """What differs between runs: ``?run=a&run=b[&run=...]&at=last|best:KEY|STEP
+    &only_changed=1|0&max_points=N`` (the document of ``tracking/diff.py``)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        flag = self.get_query_argument("only_changed", "1").strip().lower()
+        if flag not in ("1", "0", "true", "false", "yes", "no"):
+            raise InvalidInput(f"only_changed must be 1 or 0, got {flag!r}", field="only_changed")
+        self.reply(await self.call(
+            self.tracking.diff, self.get_query_arguments("run"),
+            at=self.get_query_argument("at", "last"),
+            only_changed=flag in ("1", "true", "yes"),
+            max_points=_int_arg(self, "max_points", 500)))
+
+
 def _int_arg(handler: MLPHandler, name: str, default: int) -> int:
     raw = handler.get_query_argument(name, None)
     if raw is None:
@@ -312,6 +329,8 @@ ROUTES = [
     (f"runs/{RUN}/series", SeriesHandler,
      {"get": "Metrics downsampled for a chart (?key=&max_points=&x=step|time&start=&end=)"}),
     ("keys", KeysHandler, {"get": "Metric, param and tag names in use (?experiment=)"}),
+    ("diff", DiffHandler, {"get": "What differs between runs (?run=&run=&at=last|best:KEY|STEP"
+                                  "&only_changed=1|0&max_points=)"}),
     (f"runs/{RUN}/captures/(?P<kind>[a-z]+)", CaptureHandler,
      {"get": "A captured code/git/environment record", "put": "Store a capture"}),
     (f"runs/{RUN}/artifacts", ArtifactsHandler,

@@ -59,7 +59,7 @@ from .query import parse, parse_order_by
 
 TERMINAL = ("finished", "failed", "killed", "crashed")
 BATCH_ID_DAYS = 14
-CAPTURE_KINDS = ("code", "git", "environment")
+CAPTURE_KINDS = ("code", "git", "environment", "inputs")
 MAX_KEY = 255
 MAX_PARAM_VALUE = 6000
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -683,6 +683,18 @@ class TrackingService:
             text = conn.execute(select(captures_t.c.payload).where(
                 captures_t.c.run_id == run_id, captures_t.c.kind == kind)).scalar()
         return None if text is None else json.loads(text)
+
+    # -- comparison ----------------------------------------------------------------
+
+    def diff(self, refs: Sequence[str], at: Any = "last", only_changed: bool = True,
+             max_points: int = 500) -> dict:
+        """What differs between runs (two or more; run 0 is the baseline), as the document
+        described in ``tracking/diff.py``: params, metrics at an aligned step with curves,
+        code cell by cell, environment, artifacts, tags and attributes."""
+        from . import diff
+
+        return diff.compute(self, refs, at=at, only_changed=only_changed,
+                            max_points=max_points)
 
     # -- search --------------------------------------------------------------------
 
