@@ -1,7 +1,8 @@
-"""Widgets: a live metric chart and a runs table (anywidget), each with a static HTML fallback.
+"""Widgets: a live metric chart, a runs table and a run comparison (anywidget), each with a
+static HTML fallback.
 
-Imported on first use only (``mlp.live_chart``, ``mlp.runs_table``, the magics), so
-``import mlp`` stays light; they need ``pip install "jupyter-mlp[widgets]"``.
+Imported on first use only (``mlp.live_chart``, ``mlp.runs_table``, ``mlp.compare``, the
+magics), so ``import mlp`` stays light; they need ``pip install "jupyter-mlp[widgets]"``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .._run import Run
     from .chart import LiveChart
+    from .comparison import CompareWidget
     from .table import RunsTable
 
 _MISSING = "widgets need anywidget: pip install 'jupyter-mlp[widgets]'"
@@ -63,3 +65,23 @@ def runs_table(experiment: str | Sequence[str] | None = None, where: str | None 
     except ImportError as e:
         raise ImportError(f"{_MISSING} ({e})") from e
     return RunsTable(experiment, where, order_by, page_size=page_size)
+
+
+def compare(a: Run | str, b: Run | str, *more: Run | str, only_changed: bool = True,
+            at: str | int = "last", max_points: int = 500) -> CompareWidget:
+    """Runs side by side (``a`` is the baseline): first what changed at a glance (``lr 0.01 →
+    0.003``, ``1 cell changed``), then params, metrics with their curves overlaid, code cell
+    by cell, environment, artifacts, tags and attributes; for 3+ runs, what varies most.
+
+    ``only_changed=False`` shows unchanged rows too; ``at`` reads the metrics at the
+    ``"last"`` step, at each run's best step of a metric (``"best:val_loss"``) or at a step.
+    While a run is running, the widget updates itself. The data is ``mlp.diff(...)``'s.
+
+    >>> mlp.compare("@latest~1", "@latest")
+    >>> mlp.compare("demo/a", "demo/b", "demo/c", at="best:val_loss")
+    """
+    try:
+        from .comparison import compare as make
+    except ImportError as e:
+        raise ImportError(f"{_MISSING} ({e})") from e
+    return make(a, b, *more, only_changed=only_changed, at=at, max_points=max_points)
