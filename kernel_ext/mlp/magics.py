@@ -5,6 +5,7 @@
     %%mlp track --experiment demo --name baseline
     %mlp runs --experiment demo --where "metrics.loss < 0.1"
     %mlp show demo/baseline
+    %mlp compare @latest~1 @latest --at best:val_loss
 
 Every command has ``--help``; bad arguments print the usage, never a traceback.
 """
@@ -102,6 +103,19 @@ def _parser() -> _Parser:
 
     show = sub.add_parser("show", help="show a run: id, prefix, experiment/name or @latest")
     show.add_argument("run", help="run reference")
+
+    compare = sub.add_parser("compare", help="compare runs: what changed in params, metrics, "
+                             "code, environment, artifacts, tags",
+                             description="Compare two or more runs; the first is the baseline. "
+                             "e.g. %%mlp compare @latest~1 @latest")
+    compare.add_argument("baseline", metavar="RUN", help="the baseline: id, prefix, "
+                         "experiment/name, @latest or @latest~N")
+    compare.add_argument("others", nargs="+", metavar="RUN", help="the runs to compare with it")
+    compare.add_argument("--all", dest="only_changed", action="store_false",
+                         help="show unchanged rows too")
+    compare.add_argument("--at", default="last", metavar="last|best:KEY|STEP",
+                         help="read metrics at the last step (default), at each run's best "
+                         "step of KEY (e.g. best:val_loss), or at a step")
     return p
 
 
@@ -215,6 +229,14 @@ class MLPMagics(Magics):
 
     def _show(self, args, cell) -> None:
         display(_api.get_run(args.run))
+
+    def _compare(self, args, cell) -> Any:
+        refs = (args.baseline, *args.others)
+        if widgets.available():
+            return widgets.compare(*refs, only_changed=args.only_changed, at=args.at)
+        from . import diff  # (the Diff prints its summary where widgets cannot show)
+
+        return diff(*refs, only_changed=args.only_changed, at=args.at)
 
 
 def _show_chart(run: Any) -> None:
