@@ -15,6 +15,8 @@ import { MLPClient } from './api';
 import { IRunActions } from './components/run/header';
 import { serverPath } from './format';
 import { linkedRun, OPEN_RUN_LINK } from './links';
+import { DiffModel, IDiffViewState } from './diffmodel';
+import { DiffView } from './diffview';
 import { IRunsState, RunsModel } from './model';
 import { RunsPanel } from './panel';
 import { IRunViewState, RunModel } from './runmodel';
@@ -24,6 +26,7 @@ export { MLPClient, MLPError, parseJSON } from './api';
 export type { IExperiment, IInfo, IRun, IRunPage, ISearchQuery } from './api';
 export { RunsModel } from './model';
 export { RunModel } from './runmodel';
+export { DiffModel } from './diffmodel';
 export { linkedRun, OPEN_RUN_LINK } from './links';
 
 const PLUGIN_ID = 'jupyter-mlp-labextension:plugin';
@@ -34,6 +37,8 @@ export namespace CommandIDs {
   export const refresh = 'mlp:refresh-runs';
   /** Open a run's view in the main area: args `{runId}` (an id or a reference such as `@latest`), optional `tab`. */
   export const openRun = 'mlp:open-run';
+  /** Compare runs in the main area: args `{runs}` (ids or references, baseline first), optional `at`, `onlyChanged`, `axis`. */
+  export const compare = 'mlp:compare';
 }
 
 const plugin: JupyterFrontEndPlugin<RunsModel> = {
@@ -54,7 +59,8 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
     const client = new MLPClient(app.serviceManager.serverSettings);
     const model = new RunsModel({ client });
     const openRun = (runId: string) => void app.commands.execute(CommandIDs.openRun, { runId });
-    const panel = new RunsPanel(model, translator ?? nullTranslator, openRun);
+    const compareRuns = (runs: string[]) => void app.commands.execute(CommandIDs.compare, { runs });
+    const panel = new RunsPanel(model, translator ?? nullTranslator, openRun, compareRuns);
     app.shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, panel.id);
 
@@ -69,6 +75,7 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
       }
     };
     let pollInterval = 3;
+    let diffCounter = 0;
     app.commands.addCommand(CommandIDs.openRun, {
       label: trans.__('Open ML Platform Run'),
       execute: args => {
@@ -104,6 +111,42 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
       name: widget => widget.content.model.runId
     });
 
+    const diffs = new WidgetTracker<MainAreaWidget<DiffView>>({ namespace: 'mlp-diff' });
+    app.commands.addCommand(CommandIDs.compare, {
+      label: trans.__('Compare ML Platform Runs'),
+      caption: trans.__('Compare runs: params, metrics, code, environment, artifacts and tags'),
+      isEnabled: args => (args.runs === undefined ? model.selection : runList(args.runs)).length >= 2,
+      execute: args => {
+        const runs = args.runs === undefined ? model.selection : runList(args.runs);
+        if (runs.length < 2) {
+          return;
+        }
+        const same = (w: MainAreaWidget<DiffView>) => w.content.model.runIds.join(',') === runs.join(',');
+        const open = diffs.find(same);
+        if (open) {
+          app.shell.activateById(open.id);
+          return open;
+        }
+        const saved = args as Partial<IDiffViewState>;
+        const diffModel = new DiffModel({ client, runs, state: saved, pollInterval });
+        const view = new DiffView({ model: diffModel, translator: translator ?? nullTranslator, openRun });
+        const widget = new MainAreaWidget({ content: view });
+        widget.id = `jp-mlp-diff-${++diffCounter}`;
+        widget.addClass('jp-mlp-DiffWidget');
+        diffModel.stateChanged.connect(() => void diffs.save(widget));
+        void diffs.add(widget);
+        app.shell.add(widget, 'main');
+        app.shell.activateById(widget.id);
+        void diffModel.load();
+        return widget;
+      }
+    });
+    restorer?.restore(diffs, {
+      command: CommandIDs.compare,
+      args: widget => widget.content.model.toJSON() as unknown as ReadonlyPartialJSONObject,
+      name: widget => widget.content.model.runIds.join(',')
+    });
+
     // `%mlp show` output links here, in any notebook or console output (links.ts);
     // caught before JupyterLab's own link handling, which would open the href
     const follow = (event: Event) => {
@@ -128,12 +171,14 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
     });
     palette?.addItem({ command: CommandIDs.showRuns, category: trans.__('ML Platform') });
     palette?.addItem({ command: CommandIDs.refresh, category: trans.__('ML Platform') });
+    palette?.addItem({ command: CommandIDs.compare, category: trans.__('ML Platform') });
 
     if (settingRegistry) {
       void settingRegistry.load(PLUGIN_ID).then(settings => {
         const apply = () => {
           pollInterval = settings.get('pollInterval').composite as number;
           model.setPollInterval(pollInterval);
+          diffs.forEach(w => w.content.model.setPollInterval(pollInterval));
           void model.setPageSize(settings.get('pageSize').composite as number);
         };
         apply();
@@ -150,5 +195,11 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
     return model;
   }
 };
+
+/** Run ids from a command's `runs` argument: a list, or one string of ids separated by commas or spaces. */
+function runList(value: unknown): string[] {
+  const items = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(/[\s,]+/) : [];
+  return [...new Set(items.map(s => s.trim()).filter(Boolean))];
+}
 
 export default plugin;

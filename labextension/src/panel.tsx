@@ -6,17 +6,27 @@ import { FilterBox } from './components/filter';
 import { HealthStrip } from './components/health';
 import { RunsState } from './components/states';
 import { ColumnPicker, Pager, RunsTable } from './components/table';
+import { MAX_COMPARED } from './diffmodel';
 import { mlpIcon } from './icons';
 import { RunsModel } from './model';
 import { ModelWidget } from './visible';
 
 /** The ML Platform sidebar: health, experiments, the filter and the runs of the model. */
 export class RunsPanel extends ModelWidget {
-  /** `openRun` opens a run's view in the main area (double-click, Enter, or Open). */
-  constructor(model: RunsModel, translator: ITranslator = nullTranslator, openRun?: (runId: string) => void) {
+  /**
+   * `openRun` opens a run's view in the main area (double-click, Enter, or Open);
+   * `compareRuns` opens the comparison of the selected runs (Compare).
+   */
+  constructor(
+    model: RunsModel,
+    translator: ITranslator = nullTranslator,
+    openRun?: (runId: string) => void,
+    compareRuns?: (runIds: string[]) => void
+  ) {
     super();
     this.model = model;
     this._openRun = openRun;
+    this._compareRuns = compareRuns;
     this._trans = translator.load('jupyter_mlp');
     this.id = 'jp-mlp-sidebar';
     this.addClass('jp-mlp-RunsPanel');
@@ -29,11 +39,12 @@ export class RunsPanel extends ModelWidget {
   render(): JSX.Element {
     return (
       <UseSignal signal={this.model.changed}>
-        {() => <RunsBrowser model={this.model} trans={this._trans} onOpen={this._openRun} />}
+        {() => <RunsBrowser model={this.model} trans={this._trans} onOpen={this._openRun} onCompare={this._compareRuns} />}
       </UseSignal>
     );
   }
 
+  private _compareRuns?: (runIds: string[]) => void;
   private _openRun?: (runId: string) => void;
   private _trans: TranslationBundle;
 }
@@ -41,8 +52,13 @@ export class RunsPanel extends ModelWidget {
 /** Runs opened at once from a selection, at most. */
 const OPEN_AT_ONCE = 10;
 
-function RunsBrowser(props: { model: RunsModel; trans: TranslationBundle; onOpen?: (runId: string) => void }): JSX.Element {
-  const { model, trans, onOpen } = props;
+function RunsBrowser(props: {
+  model: RunsModel;
+  trans: TranslationBundle;
+  onOpen?: (runId: string) => void;
+  onCompare?: (runIds: string[]) => void;
+}): JSX.Element {
+  const { model, trans, onOpen, onCompare } = props;
   const selected = model.selection.length;
   return (
     <div className="jp-mlp-Browser">
@@ -69,6 +85,9 @@ function RunsBrowser(props: { model: RunsModel; trans: TranslationBundle; onOpen
                 {trans.__('open')}
               </button>
             )}
+            {onCompare && (
+              <CompareButton selection={model.selection} trans={trans} onCompare={onCompare} />
+            )}
             <button className="jp-mlp-LinkButton" onClick={() => model.clearSelection()}>
               {trans.__('clear')}
             </button>
@@ -79,5 +98,27 @@ function RunsBrowser(props: { model: RunsModel; trans: TranslationBundle; onOpen
       <RunsState model={model} trans={trans} />
       <Pager model={model} trans={trans} />
     </div>
+  );
+}
+
+/** Compare the selected runs, in the order they were selected (the first is the baseline). */
+function CompareButton(props: { selection: string[]; trans: TranslationBundle; onCompare: (runIds: string[]) => void }): JSX.Element {
+  const { selection, trans, onCompare } = props;
+  const n = selection.length;
+  const title =
+    n < 2
+      ? trans.__('Select two or more runs to compare them (Ctrl- or Shift-click)')
+      : n > MAX_COMPARED
+        ? trans.__('Compare at most %1 runs at once', MAX_COMPARED)
+        : trans.__('Compare the selected runs; the first selected is the baseline');
+  return (
+    <button
+      className="jp-mlp-LinkButton jp-mlp-CompareSelected"
+      title={title}
+      disabled={n < 2 || n > MAX_COMPARED}
+      onClick={() => onCompare(selection)}
+    >
+      {trans.__('Compare')}
+    </button>
   );
 }

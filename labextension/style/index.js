@@ -1,2 +1,3 @@
 import './base.css';
 import './runview.css';
+import './diffview.css';
