@@ -91,19 +91,16 @@ def compute(service: Any, refs: Sequence[str], at: Any = "last", only_changed: b
         raise InvalidInput(f"max_points must be a whole number from 16 to 10000, got "
                            f"{max_points!r}", field="max_points")
     mode, at_key, at_step = parse_at(at)
-    runs = [service.get_run(r) for r in refs]
+    ids: list[str] = []
     seen: dict[str, str] = {}
-    for ref, run in zip(refs, runs, strict=True):
-        if run["id"] in seen:
-            raise InvalidInput(f"{seen[run['id']]!r} and {ref!r} are the same run "
-                               f"({run['id'][:8]}); name different runs", field="run")
-        seen[run["id"]] = ref
-    captures = [{kind: service.get_capture(r["id"], kind)
-                 for kind in ("code", "git", "environment", "inputs")} for r in runs]
-
-    def history(run_id: str, key: str) -> dict[str, np.ndarray]:
-        return service.metric_history(run_id, key)
-
+    for ref in refs:
+        rid = service.resolve_run(ref, include_deleted=True)
+        if rid in seen:
+            raise InvalidInput(f"{seen[rid]!r} and {ref!r} are the same run ({rid[:8]}); name "
+                               f"different runs", field="run")
+        seen[rid] = ref
+        ids.append(rid)
+    runs, captures, history = service.diff_inputs(ids)
     return build(runs, captures, history, mode=mode, at_key=at_key, at_step=at_step,
                  only_changed=bool(only_changed), max_points=max_points)
 
