@@ -116,6 +116,13 @@ def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> li
     return _active().log_artifacts(local_dir, artifact_path)
 
 
+def log_input(name: str, data: Any) -> dict:
+    """Record the content hash of an input on the active run: a DataFrame, a numpy array,
+    bytes, or a file or folder path (``mlp.log_input("train", df)``). ``mlp.diff`` then
+    says when two runs trained on different data."""
+    return _active().log_input(name, data)
+
+
 def flush() -> None:
     """Send every buffered metric point now (it also happens every second and at exit)."""
     get_client().flush()

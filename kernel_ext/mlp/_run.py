@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import InvalidInput
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -223,6 +225,26 @@ class Run:
                                                   contents=True)
         self._full = None
         return out
+
+    def log_input(self, name: str, data: Any) -> dict:
+        """Record the content hash of an input (a DataFrame or Series, a numpy array, bytes,
+        or a file or folder path) under ``name``; ``mlp.diff`` shows which inputs differ."""
+        from ._inputs import describe
+
+        if not isinstance(name, str) or not name.strip() or len(name) > 255:
+            raise InvalidInput(f"input name must be a non-empty string of at most 255 "
+                               f"characters, got {name!r}", field="name")
+        entry = describe(data)
+        transport = self._client.transport
+        inputs = dict(transport.get_capture(self.id, "inputs") or {})
+        inputs[name] = entry
+        transport.put_capture(self.id, "inputs", inputs)
+        return entry
+
+    @property
+    def inputs(self) -> dict:
+        """The inputs recorded with ``log_input``: ``{name: {"digest": ..., ...}}``."""
+        return self._client.transport.get_capture(self.id, "inputs") or {}
 
     def end(self, status: str = "finished", reason: str | None = None) -> None:
         """End the run (``finished``, ``failed`` or ``killed``, with an optional reason),

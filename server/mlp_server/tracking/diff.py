@@ -542,8 +542,11 @@ def _fmt(v: Any) -> str:
             return str(v)
         return f"{v:.4g}"
     if isinstance(v, dict) and "digest" in v:
-        return str(v["digest"])[:8]
-    return str(v)
+        v = v["digest"]
+    text = str(v)
+    if text.startswith("sha256:"):
+        return text[7:19]
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _summary(doc: dict, n: int) -> list[dict]:
