@@ -35,13 +35,14 @@ from ._api import (
 from ._diff import Diff, diff
 from ._run import Run
 from ._version import __version__
-from .widgets import live_chart, runs_table
+from .widgets import compare, live_chart, runs_table
 
 __all__ = [
     "Diff",
     "Run",
     "__version__",
     "active_run",
+    "compare",
     "delete_run",
     "diff",
     "end_run",
