@@ -34,6 +34,7 @@ from ._api import (
 )
 from ._diff import Diff, diff
 from ._run import Run
+from ._shell import watch_cells as _watch_cells
 from ._version import __version__
 from .widgets import compare, live_chart, runs_table
 
@@ -66,6 +67,9 @@ __all__ = [
     "start_run",
     "status",
 ]
+
+
+_watch_cells()  # in a kernel: note each execution's cell id (see mlp.diff's code section)
 
 
 def load_ipython_extension(ipython) -> None:

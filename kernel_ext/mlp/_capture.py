@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._redact import redact_argv, redact_env, redact_text
-from ._shell import ipython_shell, is_kernel_shell
+from ._shell import ipython_shell, is_kernel_shell, watch_cells
 
 MAX_CODE_BYTES = 2 * 1024 * 1024
 MAX_CELLS = 500
@@ -92,6 +92,7 @@ def _capture_cells(shell: Any, out: dict[str, Any]) -> None:
     # input_hist_raw[n] is the input of execution count n; index 0 is a
     # placeholder. Walk backwards so the budget keeps the most recent cells.
     history = list(shell.history_manager.input_hist_raw)
+    cell_ids = watch_cells(shell)
     cells: list[dict[str, Any]] = []
     budget = MAX_CODE_BYTES
     for count in range(len(history) - 1, 0, -1):
@@ -102,7 +103,11 @@ def _capture_cells(shell: Any, out: dict[str, Any]) -> None:
             out["truncated"] = True
             break
         text, cut = _redacted_prefix(source.encode("utf-8"), budget)
-        cells.append({"execution_count": count, "source": text})
+        cell: dict[str, Any] = {"execution_count": count, "source": text}
+        cell_id = cell_ids.get(count) or (cell_ids.get(0) if count == len(history) - 1 else None)
+        if cell_id:
+            cell["cell_id"] = cell_id
+        cells.append(cell)
         budget -= len(text.encode("utf-8"))
         out["truncated"] = out["truncated"] or cut
     out["cells"] = cells[::-1]

@@ -95,6 +95,29 @@ def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     InteractiveShell.clear_instance()
 
 
+def test_cell_ids_from_the_frontend_are_kept_and_an_edited_cell_diffs_as_changed(
+        shell: Any) -> None:
+    """JupyterLab sends each cell's id with its execution; once mlp watches the shell,
+    captures carry them and the diff compares each cell at its last execution."""
+    from mlp._shell import watch_cells
+    from mlp_server.tracking.diff import _code
+
+    watch_cells(shell)
+    shell.run_cell("lr = 0.01", store_history=True, cell_id="c-lr")
+    shell.run_cell("steps = 3", store_history=True, cell_id="c-train")
+    shell.run_cell("import mlp._capture as c; a = c.capture_code()", store_history=True,
+                   cell_id="c-cap")
+    shell.run_cell("lr = 0.003", store_history=True, cell_id="c-lr")  # edited, re-run
+    shell.run_cell("steps = 3", store_history=True, cell_id="c-train")
+    shell.run_cell("b = c.capture_code()", store_history=True, cell_id="c-cap")
+    a, b = shell.user_ns["a"], shell.user_ns["b"]
+    assert [c.get("cell_id") for c in a["cells"]] == ["c-lr", "c-train", "c-cap"]
+    pair = _code([a, b])["pairs"][0]
+    ops = [(op["op"], op["a_count"], op["b_count"]) for op in pair["ops"]]
+    assert ops[:2] == [("changed", 1, 4), ("same", 2, 5)]
+    assert pair["changed"] == 2 and pair["added"] == 0  # the lr cell, and the capture cell
+
+
 def test_ipython_cells_are_captured_in_execution_order(shell: Any) -> None:
     shell.run_cell("x = 1", store_history=True)
     shell.run_cell("y = x + 1\nprint(y)", store_history=True)

@@ -366,8 +366,20 @@ def _cells(code: dict | None) -> tuple[str, list[dict]]:
         return "script", [{"execution_count": None, "source": code.get("source") or ""}]
     cells = code.get("cells")
     if isinstance(cells, list):
-        return "cells", [c for c in cells if isinstance(c, dict)]
+        return "cells", notebook_state([c for c in cells if isinstance(c, dict)])
     return "none", []
+
+
+def notebook_state(cells: list[dict]) -> list[dict]:
+    """The cells as the notebook held them: each cell (by the frontend's cell id) at its last
+    execution, in the order the cells first ran. An edited and re-run cell is then one
+    changed cell, not an added one. Executions without an id stay as they are."""
+    if not any(c.get("cell_id") for c in cells):
+        return cells
+    last: dict[str, dict] = {}
+    for i, c in enumerate(cells):
+        last[c.get("cell_id") or f"#{i}"] = c
+    return list(last.values())
 
 
 def _code(codes: list[dict | None]) -> dict:
