@@ -303,3 +303,22 @@ def test_the_widgets_have_static_fallbacks(executed):
     assert "<table" in table and "magic-lr" in table
     chart = _html(_cell_with(nb, "mlp.live_chart("))
     assert "<svg" in chart and "train_loss" in chart
+
+
+def test_the_comparison_shows_the_param_the_code_and_the_package_that_changed(executed,
+                                                                               demo_runs):
+    nb, _ = executed
+    summary = "".join(_text(o) for o in _cell_with(nb, "d.summary").outputs)
+    assert "optimizer.lr 0.05 → 0.02" in summary
+    assert "featurize 1.0 → 1.1" in summary
+    assert "val_loss" in summary and "at its best step" in summary
+    code = "".join(_text(o) for o in _cell_with(nb, "print(d.code_text())").outputs)
+    assert "+    return np.clip(featurize.standardize(X), -2.5, 2.5)" in code
+    a, b = demo_runs["compare-a"], demo_runs["compare-b"]
+    assert a["params"]["optimizer.lr"] == "0.05" and b["params"]["optimizer.lr"] == "0.02"
+    widget = _cell_with(nb, "mlp.compare(run_a")
+    kinds = [set(o.get("data", {})) for o in widget.outputs if o.output_type == "display_data"]
+    assert any("application/vnd.jupyter.widget-view+json" in k for k in kinds), kinds
+    assert "featurize" in _html(widget)
+    magic = _html(_cell_with(nb, "%mlp compare @latest~1 @latest"))
+    assert "optimizer.lr" in magic
