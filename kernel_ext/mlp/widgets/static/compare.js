@@ -344,7 +344,9 @@ function renderCompare({ model, el }) {
 
   // The overlaid curves of one metric: a panel that redraws itself on its own settings.
   function curves(parent, data) {
-    const id = ++plotIds;
+    // Unique on the page, whichever copy of this module counts: radio groups and clip paths
+    // are the document's.
+    const id = `${++plotIds}-${Math.random().toString(36).slice(2, 8)}`;
     const panel = html("div", "jp-mlp-compare-curves", parent);
     const bar = html("div", "jp-mlp-compare-tools", panel);
     const picker = html("select", "jp-mlp-compare-metric", html("label", "", bar, "metric "));
@@ -373,7 +375,7 @@ function renderCompare({ model, el }) {
     const canvas = svg("svg", { height: PLOT_HEIGHT }, box);
     const tip = html("div", "jp-mlp-chart-tip", box);
     const legend = html("div", "jp-mlp-chart-legend", panel);
-    const clipId = `jp-mlp-compare-clip-${id}-${Math.random().toString(36).slice(2, 8)}`;
+    const clipId = `jp-mlp-compare-clip-${id}`;
     let drag = null, hoverX = null, view = null, frame = 0;
     const schedule = () => {
       if (!frame) frame = requestAnimationFrame(() => { frame = 0; drawPlot(); });
