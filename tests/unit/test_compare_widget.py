@@ -226,6 +226,26 @@ def test_compare_of_two_real_runs_shows_the_changed_param(client):
     w.close()
 
 
+def test_compare_follows_a_real_running_run_until_it_ends(client, fast):
+    with mlp.start_run(experiment="cmp", name="done", params={"lr": 0.1}, capture=False):
+        mlp.log_metric("loss", 1.0, step=0)
+    run = mlp.start_run(experiment="cmp", name="going", params={"lr": 0.2}, capture=False)
+    run.log_metric("loss", 0.5, step=0)
+    mlp.flush()
+    w = mlp.widgets.compare("cmp/done", "cmp/going")
+    assert w.live and w.data["runs"][1]["status"] == "running"
+    for step in range(1, 5):
+        run.log_metric("loss", 0.5 / (step + 1), step=step)
+    mlp.flush()
+    _wait_for(lambda: w.data["metrics"][0]["runs"][1]["count"] == 5, 2.0)
+    run.end()
+    _wait_for(lambda: not w.live, 2.0)
+    assert w.data["runs"][1]["status"] == "finished"
+    w._thread.join(1.0)
+    assert not w._thread.is_alive() and w.error == ""
+    w.close()
+
+
 # -- %mlp compare --------------------------------------------------------------------------
 
 
