@@ -281,6 +281,27 @@ def test_magic_compare_makes_the_widget_with_its_options(ip, kernel, fake):
     assert f.calls[-1][1]["at"] == "300"
 
 
+def test_once_no_run_is_live_the_shown_html_becomes_the_final_diffs(ip, kernel, fake, fast,
+                                                                     monkeypatch):
+    from IPython.core.displaypub import CapturingDisplayPublisher
+
+    pub = CapturingDisplayPublisher()
+    monkeypatch.setattr(ip, "display_pub", pub)
+    fake(two_runs(live=True), two_runs(live=True), two_runs())
+    ip.run_cell("%mlp compare a b")
+    w = ip.user_ns["_"]
+    assert isinstance(w, CompareWidget) and " · live" in pub.outputs[0]["data"]["text/html"]
+    _wait_for(lambda: not w.live, 2.0)
+    ip.run_cell("1 + 1")  # the update comes after a cell, in the kernel's thread
+    first, final = pub.outputs
+    assert final["update"] and first["transient"] == final["transient"]
+    assert " · live" not in final["data"]["text/html"]
+    assert "lr-003</b> <span style='color:var(--jp-ui-font-color2, #666)'>(finished)" in \
+        final["data"]["text/html"]
+    ip.run_cell("2 + 2")
+    assert len(pub.outputs) == 2  # once
+
+
 def test_magic_compare_outside_a_kernel_returns_the_diff(ip, fake):
     f = fake(two_runs())
     d = ip.run_line_magic("mlp", "compare a b --all")
