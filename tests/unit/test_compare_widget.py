@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+import test_magics
 from compare_fixture import three_runs, two_runs
 
 import mlp
@@ -249,15 +250,7 @@ def test_compare_follows_a_real_running_run_until_it_ends(client, fast):
 # -- %mlp compare --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def ip(client, tmp_path, monkeypatch):
-    from IPython.core.interactiveshell import InteractiveShell
-
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "mlp")
-    yield shell
-    InteractiveShell.clear_instance()
+ip = test_magics.ip  # the shell with %load_ext mlp, as test_magics drives it
 
 
 @pytest.fixture
