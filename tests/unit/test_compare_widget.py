@@ -128,6 +128,22 @@ def test_the_refetching_is_throttled(fake, monkeypatch):
     assert 3 <= len(f.calls) <= 6  # the first fetch, then one per interval
 
 
+def test_a_slow_diff_is_asked_for_less_often(fake, fast, monkeypatch):
+    f = fake(two_runs(live=True))
+    slow = f.__call__
+
+    def answer(*refs, **kw):
+        time.sleep(0.1)  # twice the interval
+        return slow(*refs, **kw)
+
+    monkeypatch.setattr(mlp, "diff", answer)
+    w = mlp.widgets.compare("a", "b")
+    time.sleep(1.6)
+    w.close()
+    # The first fetch, then one per 0.1 s fetch and 0.4 s wait: 3 or 4, not 10 or more.
+    assert 3 <= len(f.calls) <= 5, len(f.calls)
+
+
 def test_closing_a_live_widget_stops_the_refetching(fake, fast):
     f = fake(two_runs(live=True))
     w = mlp.widgets.compare("a", "b")

@@ -17,6 +17,7 @@ import html
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -165,8 +166,11 @@ class CompareWidget(anywidget.AnyWidget):
             self._hooked = True
 
     def _loop(self) -> None:
-        failures = 0
-        while not self._closed.wait(REFRESH_INTERVAL):
+        failures, took = 0, 0.0
+        # A diff that takes long to compute (long histories) is asked for less often: the
+        # store spends at most a fifth of its time on this widget.
+        while not self._closed.wait(max(REFRESH_INTERVAL, 4 * took)):
+            t0 = time.monotonic()
             try:
                 self.refresh()
                 failures = 0
@@ -176,6 +180,7 @@ class CompareWidget(anywidget.AnyWidget):
                     self.error = (f"stopped updating after {failures} failed attempts: "
                                   f"{self.error or e}")
                     return
+            took = time.monotonic() - t0
             if not self.live:
                 return
 
