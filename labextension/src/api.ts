@@ -645,7 +645,7 @@ export class MLPClient {
       params.set('only_changed', query.onlyChanged ? '1' : '0');
     }
     if (query.maxPoints) {
-      params.set('max_points', String(Math.max(2, Math.round(query.maxPoints))));
+      params.set('max_points', String(Math.min(10000, Math.max(16, Math.round(query.maxPoints)))));
     }
     return readDiff(await this.request<IDiff>(`diff?${params}`));
   }

@@ -28,9 +28,9 @@ afterEach(() => {
   models.splice(0).forEach(m => m.dispose());
 });
 
-async function page(body: unknown, runs = [A, B]): Promise<HTMLString> {
+async function page(body: unknown, runs = [A, B], onlyChanged = true): Promise<HTMLString> {
   const server = new FakeServer().on('GET diff', () => ({ body }));
-  const model = new DiffModel({ client: server.client(), runs, pollInterval: 0 });
+  const model = new DiffModel({ client: server.client(), runs, state: { onlyChanged }, pollInterval: 0 });
   models.push(model);
   await model.load();
   return new HTMLString(render(model));
@@ -84,6 +84,13 @@ describe('the diff page', () => {
     expect(code).toContain('jp-mlp-DiffLine jp-mlp-mod-add">+lr = 0.003</div>');
     expect(code).toMatch(/data-op="moved"[^]*moved from position 4 to 3/);
     expect(code).toMatch(/data-op="added"[^]*\+mlp.log_metric/);
+    // unchanged cells fold into one line, closed while only what differs is shown
+    expect(code).toMatch(/data-op="same"><details><summary[^>]*>1 unchanged cell</);
+  });
+
+  it('opens the unchanged cells when unchanged fields are shown', async () => {
+    const code = (await page(twoRuns({ only_changed: false }), [A, B], false)).section('code');
+    expect(code).toMatch(/data-op="same"><details open="">/);
   });
 
   it('marks the better run and colours each delta by whether it is an improvement', async () => {

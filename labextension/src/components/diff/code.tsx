@@ -68,7 +68,7 @@ function Cell(props: { op: IDiffCellOp; trans: TranslationBundle }): JSX.Element
       lines = sourceLines(op.source, '-');
       break;
     default:
-      title = trans.__('Cell %1 unchanged', prompt(op.b_count));
+      title = trans.__('Cell %1', prompt(op.b_count));
       lines = null;
   }
   return (
@@ -81,6 +81,39 @@ function Cell(props: { op: IDiffCellOp; trans: TranslationBundle }): JSX.Element
       ) : (
         <pre className="jp-mlp-DiffLines jp-mlp-mod-plain">{op.source}</pre>
       )}
+    </li>
+  );
+}
+
+/** The ops with each run of unchanged cells gathered in a list. */
+function groupSame(ops: IDiffCellOp[]): (IDiffCellOp | IDiffCellOp[])[] {
+  const out: (IDiffCellOp | IDiffCellOp[])[] = [];
+  for (const op of ops) {
+    const last = out[out.length - 1];
+    if (op.op !== 'same') {
+      out.push(op);
+    } else if (Array.isArray(last)) {
+      last.push(op);
+    } else {
+      out.push([op]);
+    }
+  }
+  return out;
+}
+
+/** Cells the same in both runs: one line, opened to their sources when unchanged fields are shown. */
+function SameCells(props: { ops: IDiffCellOp[]; open: boolean; trans: TranslationBundle }): JSX.Element {
+  const { ops, open, trans } = props;
+  return (
+    <li className="jp-mlp-DiffCell jp-mlp-mod-same" data-op="same">
+      <details open={open}>
+        <summary className="jp-mlp-DiffCell-title">{trans._n('%1 unchanged cell', '%1 unchanged cells', ops.length)}</summary>
+        {ops.map((op, i) => (
+          <pre key={i} className="jp-mlp-DiffLines jp-mlp-mod-plain">
+            {op.source}
+          </pre>
+        ))}
+      </details>
     </li>
   );
 }
@@ -140,14 +173,20 @@ export function CodeDiff(props: { model: DiffModel; diff: IDiff; trans: Translat
       {!pair ? (
         <p className="jp-mlp-muted">{trans.__('The server sent no code comparison.')}</p>
       ) : (
-        <PairView pair={pair} diff={diff} kinds={kinds} trans={trans} />
+        <PairView pair={pair} diff={diff} kinds={kinds} onlyChanged={model.onlyChanged} trans={trans} />
       )}
     </div>
   );
 }
 
-function PairView(props: { pair: IDiffCodePair; diff: IDiff; kinds: string[]; trans: TranslationBundle }): JSX.Element {
-  const { pair, diff, kinds, trans } = props;
+function PairView(props: {
+  pair: IDiffCodePair;
+  diff: IDiff;
+  kinds: string[];
+  onlyChanged: boolean;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { pair, diff, kinds, onlyChanged, trans } = props;
   const without = [pair.a, pair.b].filter(i => (kinds[i] ?? 'none') === 'none');
   if (without.length) {
     return (
@@ -194,9 +233,13 @@ function PairView(props: { pair: IDiffCodePair; diff: IDiff; kinds: string[]; tr
       {heading}
       {pair.ops.length ? (
         <ol className="jp-mlp-DiffCells">
-          {pair.ops.map((op, i) => (
-            <Cell key={`${op.op}-${op.a}-${op.b}-${i}`} op={op} trans={trans} />
-          ))}
+          {groupSame(pair.ops).map((group, i) =>
+            Array.isArray(group) ? (
+              <SameCells key={`same-${i}`} ops={group} open={!onlyChanged} trans={trans} />
+            ) : (
+              <Cell key={`${group.op}-${group.a}-${group.b}-${i}`} op={group} trans={trans} />
+            )
+          )}
         </ol>
       ) : (
         <p className="jp-mlp-muted">{trans.__('No cell differs.')}</p>
