@@ -44,9 +44,6 @@ MAX_FAILURES = 5
 STATIC_CURVES = 4
 STATIC_POINTS = 150
 
-SECTIONS = ("params", "metrics", "code", "environment", "artifacts", "tags", "attributes")
-
-
 def _joined_esm() -> str:
     """compare.js after chart.js's drawing helpers (ticks, ranges, smoothing, paths): an
     anywidget front end is one module, so the two files are joined here rather than copied."""
@@ -67,10 +64,7 @@ def fetch(refs: Sequence[Any], *, only_changed: bool, at: str | int,
     """The diff of ``refs`` as a dict, from ``mlp.diff`` (whichever transport it uses)."""
     import mlp
 
-    diff = getattr(mlp, "diff", None)
-    if diff is None:
-        raise MLPError("this version of mlp has no mlp.diff, which the compare widget reads")
-    data = getattr(diff(*refs, only_changed=only_changed, at=at, max_points=max_points),
+    data = getattr(mlp.diff(*refs, only_changed=only_changed, at=at, max_points=max_points),
                    "data", None)
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         got = data.get("schema") if isinstance(data, dict) else type(data).__name__

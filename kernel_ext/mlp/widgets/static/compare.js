@@ -8,8 +8,6 @@
 // picker, alignment by step or wall time, smoothing, log scale, hover and zoom (drag across
 // the plot, double-click to reset) need nothing from the kernel.
 
-const SECTION_NAMES = ["params", "metrics", "code", "environment", "artifacts", "tags",
-  "attributes"];
 const PLOT_HEIGHT = 260;
 const COUNT_KINDS = ["changed", "added", "removed", "moved"];
 
