@@ -178,6 +178,8 @@ def diff(a: Run | str, b: Run | str, *more: Run | str, only_changed: bool = True
     from ._client import get_client
 
     refs = [getattr(r, "id", r) for r in (a, b, *more)]
-    return Diff(get_client().transport.diff(refs, at=at, only_changed=only_changed,
-                                            max_points=max_points))
+    c = get_client()
+    c.flush()  # what this process logged (and ended) is part of the comparison
+    return Diff(c.transport.diff(refs, at=at, only_changed=only_changed,
+                                 max_points=max_points))
 
