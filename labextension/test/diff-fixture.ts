@@ -171,6 +171,9 @@ export function threeRuns(): any {
         { a: 0, b: 2, ops: [], script_diff: ['-import mlp', '+import mlp, torch'], changed: 0, added: 0, removed: 0, moved: 0, same: 0 }
       ]
     },
-    varying: [{ section: 'params', key: 'lr', values: [0.01, 0.003, 0.001], score: 0.9 }]
+    varying: [
+      { section: 'params', key: 'lr', values: [0.01, 0.003, 0.001], score: 0.9 },
+      { section: 'artifacts', key: 'model.pt', values: [{ digest: 'sha256:aaa', size: 1024 }, null, null], score: 0.5 }
+    ]
   };
 }

@@ -113,14 +113,18 @@ describe('the diff page', () => {
   });
 
   it('says when nothing differs at all', async () => {
-    const { html } = await page(twoRuns({ summary: [], params: [], metrics: [], varying: [] }));
+    const same = { changed: 0, added: 0, removed: 0, same: 3, moved: 0 };
+    const counts = Object.fromEntries(['params', 'metrics', 'code', 'environment', 'artifacts', 'tags', 'attributes'].map(s => [s, same]));
+    const { html } = await page(
+      twoRuns({ summary: [{ section: 'params', text: 'no differences' }], counts, params: [], metrics: [], varying: [] })
+    );
     expect(html).toContain('No difference found');
   });
 
   it('for three runs puts values side by side and lists what varies', async () => {
     const p = await page(threeRuns(), [A, B, C]);
     expect(p.section('params')).toMatch(/jp-mlp-mod-wide[^]*lr-0.001[^]*mod-differs">0.003[^]*mod-differs">0.001/);
-    expect(p.html).toMatch(/What varies[^]*data-key="lr"/);
+    expect(p.html).toMatch(/What varies[^]*data-key="lr"[^]*1.0 KB · aaa · — · —/);
     expect(p.section('metrics')).not.toContain('jp-mlp-DiffDelta');
   });
 

@@ -2,11 +2,10 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 import { DiffSection, IDiff, IDiffRow } from '../../api';
 import { DiffModel } from '../../diffmodel';
-import { formatBytes } from '../../format';
 import { Failure, Loading } from '../states';
 import { CodeDiff } from './code';
 import { Curves, MetricsTable } from './metrics';
-import { differing, formatAttribute, NoRows, RowsTable, sectionLabel, ValueFormat } from './values';
+import { artifactFormat, differing, formatAttribute, NoRows, RowsTable, sectionLabel, ValueFormat } from './values';
 
 /** The sections of a diff, in the order the page shows them. */
 export const DIFF_SECTIONS: DiffSection[] = ['params', 'metrics', 'code', 'environment', 'artifacts', 'tags', 'attributes'];
@@ -86,12 +85,6 @@ export function SectionCount(props: { diff: IDiff; section: DiffSection; trans: 
     </span>
   );
 }
-
-const artifactFormat: ValueFormat = value => {
-  const v = value as { digest?: string; size?: number };
-  const digest = (v.digest ?? '').replace(/^[a-z0-9]+:/, '').slice(0, 10);
-  return `${formatBytes(v.size)}${digest ? ` · ${digest}` : ''}`;
-};
 
 function SectionBody(props: { model: DiffModel; diff: IDiff; section: DiffSection; trans: TranslationBundle }): JSX.Element {
   const { model, diff, section, trans } = props;

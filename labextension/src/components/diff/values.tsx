@@ -2,7 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 import { DiffSection, IDiff, IDiffCounts, IDiffRow, IDiffRun } from '../../api';
 import { DiffModel } from '../../diffmodel';
-import { formatDateTime, formatDuration, formatValue } from '../../format';
+import { formatBytes, formatDateTime, formatDuration, formatValue } from '../../format';
 
 /** How a value of a row reads: `formatValue` unless a section knows better (durations, sizes). */
 export type ValueFormat = (value: unknown, key: string) => string;
@@ -57,7 +57,9 @@ export function Summary(props: {
   onSection: (section: DiffSection) => void;
 }): JSX.Element {
   const { model, diff, trans, onSection } = props;
-  if (!diff.summary.length) {
+  // the server still writes a line ("no differences") when nothing differs
+  const nothing = Object.values(diff.counts).every(c => differing(c) === 0);
+  if (!diff.summary.length || nothing) {
     return (
       <section className="jp-mlp-Section jp-mlp-DiffSummary" aria-label={trans.__('Summary')}>
         <div className="jp-mlp-State" role="status">
@@ -110,7 +112,9 @@ function Varying(props: { diff: IDiff; trans: TranslationBundle }): JSX.Element 
           <li key={`${v.section}:${v.key}`} data-key={v.key}>
             <span className="jp-mlp-DiffVarying-score" style={{ width: `${Math.round(Math.max(0.05, v.score) * 40)}px` }} />
             <span className="jp-mlp-muted">{sectionLabel(v.section, trans)}</span> <code>{v.key}</code>{' '}
-            <span className="jp-mlp-muted">{v.values.map(x => (x === null ? '—' : formatValue(x))).join(' · ')}</span>
+            <span className="jp-mlp-muted">
+              {v.values.map(x => (x === null ? '—' : v.section === 'artifacts' ? artifactFormat(x, v.key) : formatValue(x))).join(' · ')}
+            </span>
           </li>
         ))}
       </ul>
@@ -246,3 +250,10 @@ export function formatAttribute(value: unknown, key: string): string {
   }
   return formatValue(value);
 }
+
+/** An artifact file on one run: its size and the start of its digest. */
+export const artifactFormat: ValueFormat = value => {
+  const v = value as { digest?: string; size?: number };
+  const digest = (v.digest ?? '').replace(/^[a-z0-9]+:/, '').slice(0, 10);
+  return `${formatBytes(v.size)}${digest ? ` · ${digest}` : ''}`;
+};
