@@ -137,14 +137,21 @@ export class DiffModel implements IDisposable {
   }
 
   /** Read metrics at their last point, at the best step of one metric (`best:KEY`), or at a step. */
-  setAt(at: string): Promise<void> {
+  async setAt(at: string): Promise<void> {
     const value = at.trim();
     if (value === this._at || !validAt(value)) {
-      return Promise.resolve();
+      return;
     }
+    const before = this._at;
     this._at = value;
     this._emitState();
-    return this._load(true);
+    await this._load(true);
+    if (this._error?.field === 'at' && this._at === value) {
+      // refused (no run has that metric): the picker goes back to what the diff shows
+      this._at = before;
+      this._emitState();
+      this._changed.emit();
+    }
   }
 
   /** Align the curves by step or by time since each run started (the diff has both). */

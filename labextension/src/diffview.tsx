@@ -132,7 +132,7 @@ function DiffHeader(props: {
       </div>
       {model.error && (
         <div className="jp-mlp-RunHeader-reason" role="alert">
-          {trans.__('The last refresh failed: %1. The comparison shown is from before.', model.error.message)}
+          {trans.__('Could not update the comparison: %1. What is shown is from before.', model.error.message)}
         </div>
       )}
       <nav className="jp-mlp-DiffNav" aria-label={trans.__('Sections')}>

@@ -59,6 +59,20 @@ describe('DiffModel', () => {
     expect(m.at).toBe('42');
   });
 
+  it('goes back to the last `at` when the server refuses the new one, keeping the diff', async () => {
+    const server = new FakeServer().on('GET diff', call =>
+      new URL(call.url).searchParams.get('at') === 'best:nope'
+        ? { status: 400, body: { error: 'InvalidInput', message: "no run here has the metric 'nope'", field: 'at' } }
+        : { body: twoRuns() }
+    );
+    const m = model(server);
+    await m.load();
+    await m.setAt('best:nope');
+    expect(m.at).toBe('last');
+    expect(m.status).toBe('ready');
+    expect(m.error!.message).toContain('nope');
+  });
+
   it('remembers runs as ids once references resolved, and its toggles, to restore them', async () => {
     const server = new FakeServer().on('GET diff', () => ({ body: twoRuns() }));
     const m = model(server, ['@latest~1', '@latest']);
