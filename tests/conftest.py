@@ -181,14 +181,19 @@ class JupyterServer:
 
     def empty_store(self) -> None:
         """Delete every row, so each test starts from an empty store (the schema stays)."""
-        from sqlalchemy import create_engine
+        from sqlalchemy import create_engine, text
 
-        from mlp_server.store.schema import metadata
+        from mlp_server.store.schema import AUDIT_APPEND_ONLY, metadata
 
         engine = create_engine(self.db_url)
+        create, drop = AUDIT_APPEND_ONLY[engine.dialect.name]
         with engine.begin() as conn:
+            for stmt in drop:  # the audit log refuses deletes: lift that for the reset
+                conn.execute(text(stmt))
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
+            for stmt in create:
+                conn.execute(text(stmt))
         engine.dispose()
 
     def stop(self) -> None:

@@ -17,7 +17,7 @@ from traitlets import Bool, Float, Int, default
 from mlp.errors import InvalidInput
 
 from . import __version__
-from .config import MLP
+from .config import MLP, MLPRegistry
 from .handlers import url_patterns
 from .handlers.forward import Upstream, forward_patterns
 
@@ -39,7 +39,7 @@ class MLPExtension(ExtensionApp):
     jupyter mlp db upgrade --db-url postgresql+psycopg://mlp@db/mlp
     """
     version = __version__
-    classes = [MLP]  # so --help-all lists the MLP.* settings
+    classes = [MLP, MLPRegistry]  # so --help-all lists the MLP.* settings
     # Launched on its own it is an API server: no JupyterLab, no other extension.
     load_other_extensions = False
     extension_url = "/mlp/api/v1/info"
@@ -51,11 +51,17 @@ class MLPExtension(ExtensionApp):
         "Seconds between checks for runs whose process ended without ending them (a kernel "
         "restarted, shut down or killed); they are marked crashed.")).tag(config=True)
 
+    webhook_interval = Float(1.0, help=(
+        "Seconds between rounds of webhook deliveries (0: none from this server).")).tag(
+        config=True)
+
     forward_timeout = Float(300.0, help=(
         "Seconds a request forwarded to the shared server (c.MLP.server_url) may take, "
         "uploads included.")).tag(config=True)
 
     tracking: Any = None
+    registry: Any = None
+    deliverer: Any = None
     upstream: Upstream | None = None
     ingest: Any = None
 
@@ -81,11 +87,19 @@ class MLPExtension(ExtensionApp):
         if cfg.server_url:
             self._forward_to(cfg)
             return
+        from .registry import open_registry
+        from .registry.webhooks import Deliverer
         from .tracking import open_service
 
         self.tracking = open_service(cfg)
+        reg_cfg = MLPRegistry(config=self.config, parent=self)
+        self.registry = open_registry(self.tracking, reg_cfg)
+        self.deliverer = Deliverer(self.registry, max_attempts=reg_cfg.webhook_max_attempts,
+                                   backoff=reg_cfg.webhook_backoff,
+                                   timeout=reg_cfg.webhook_timeout)
         self.executor = ThreadPoolExecutor(self.db_workers, thread_name_prefix="mlp-db")
-        self.settings.update({"mlp_tracking": self.tracking, "mlp_executor": self.executor})
+        self.settings.update({"mlp_tracking": self.tracking, "mlp_executor": self.executor,
+                              "mlp_registry": self.registry})
         if self.ingest_process:
             from .ingest import IngestProcess
 
@@ -116,6 +130,21 @@ class MLPExtension(ExtensionApp):
         if self.tracking is not None and self.reap_interval > 0:
             self._reaper = PeriodicCallback(self._reap, self.reap_interval * 1000)
             self._reaper.start()
+        if self.deliverer is not None and self.webhook_interval > 0:
+            self._hooks = PeriodicCallback(self._deliver, self.webhook_interval * 1000)
+            self._hooks.start()
+
+    async def _deliver(self) -> None:
+        if getattr(self, "_delivering", False):
+            return  # the last round is still sending
+        self._delivering = True
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.executor,
+                                                             self.deliverer.run_once)
+        except Exception as e:  # the store may be briefly away; a hook never blocks us
+            self.log.warning("jupyter-mlp: webhook deliveries failed: %s", e)
+        finally:
+            self._delivering = False
 
     async def _reap(self) -> None:
         loop = asyncio.get_running_loop()
@@ -135,6 +164,8 @@ class MLPExtension(ExtensionApp):
     async def stop_extension(self) -> None:
         if getattr(self, "_reaper", None) is not None:
             self._reaper.stop()
+        if getattr(self, "_hooks", None) is not None:
+            self._hooks.stop()
         if self.upstream is not None:
             self.upstream.close()
         if self.tracking is not None:
@@ -152,6 +183,7 @@ class MLPExtension(ExtensionApp):
 
         cls.launch_instance([f"--ServerApp.authorizer_class={__name__}.APIOnlyAuthorizer",
                              "--ServerApp.terminals_enabled=False",
+                             "--MLPRegistry.shared=True",
                              *service_args(os.environ), *argv])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from traitlets import Bool, Float, Int, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
 from mlp.errors import InvalidInput
@@ -114,3 +114,59 @@ class MLP(Configurable):
             raise InvalidInput(f"MLP_HEARTBEAT_TIMEOUT={raw!r} must be a positive number of "
                                "seconds", field="MLP_HEARTBEAT_TIMEOUT")
         return value
+
+
+class MLPRegistry(Configurable):
+    """The model registry's gates and webhooks.
+
+    Default gate policies (a model's own policy, set with ``mlp.set_model_policy``, wins):
+
+    - a single user's embedded server: no approvals anywhere (nobody else could give one);
+    - a team's shared server (``jupyter mlp``, or ``shared = True``): production needs one
+      approval from someone other than the requester; staging, archived and none need none.
+    """
+
+    shared = Bool(
+        False,
+        help="Whether this server is a team's (then production needs an approval by default). "
+             "`jupyter mlp` sets it.",
+    ).tag(config=True)
+
+    default_policy = Dict(
+        None, allow_none=True,
+        help=(
+            "The gate policy of models without their own, e.g. {'production': {'approvals': 2, "
+            "'checks': ['metrics.auc >= 0.85'], 'validation': 'team.checks:validate'}, "
+            "'allow_multiple_production': False}. Default: see the class description."
+        ),
+    ).tag(config=True)
+
+    validation_timeout = Float(
+        300.0, help="Seconds a gate's validation function may run in its worker process.",
+    ).tag(config=True)
+
+    webhook_hosts = List(
+        Unicode(),
+        help=(
+            "Hosts webhooks may call (exact names, or '*.example.com'); none by default, so no "
+            "webhook can be added until an admin allows its host."
+        ),
+    ).tag(config=True)
+
+    webhook_max_attempts = Int(
+        8, help="Delivery attempts before a webhook delivery is marked failed.",
+    ).tag(config=True)
+
+    webhook_backoff = Float(
+        2.0, help="Seconds before the first retry of a failed delivery; doubled each time.",
+    ).tag(config=True)
+
+    webhook_timeout = Float(10.0, help="Seconds a webhook target may take to answer.").tag(
+        config=True)
+
+    def effective_policy(self) -> dict:
+        from .registry import policy
+
+        if self.default_policy is not None:
+            return policy.validate(dict(self.default_policy), field="MLPRegistry.default_policy")
+        return dict(policy.TEAM if self.shared else policy.SINGLE_USER)

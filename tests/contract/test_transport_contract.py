@@ -18,6 +18,7 @@ import pytest
 
 from mlp.errors import Conflict, InvalidInput, NotFound, QueryError
 from mlp.transport import MetricBatch
+from mlp_server.store.engine import SCHEMA_REVISION
 
 
 def batch(run_id, key, values, steps=None, times=None):
@@ -421,7 +422,7 @@ def test_experiments_list_counts_runs(transport, grid):
 
 def test_info_names_the_transport_and_store(transport):
     info = transport.info()
-    assert info["transport"] and info["version"] and info["schema"] == "0002"
+    assert info["transport"] and info["version"] and info["schema"] == SCHEMA_REVISION
     assert "password" not in info["store"]
     assert os.sep in info["artifact_root"] or "://" in info["artifact_root"]
 

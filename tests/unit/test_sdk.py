@@ -12,6 +12,7 @@ import pytest
 
 import mlp
 from mlp.errors import Conflict, InvalidInput, NotFound
+from mlp_server.store.engine import SCHEMA_REVISION
 
 
 def test_issue_example_runs_end_to_end(client, tmp_path):
@@ -193,7 +194,7 @@ def test_background_flush_stores_points_without_an_explicit_flush(client):
 
 def test_status_reports_the_in_process_store(client):
     info = mlp.status()
-    assert info["transport"] == "in-process" and info["schema"] == "0002"
+    assert info["transport"] == "in-process" and info["schema"] == SCHEMA_REVISION
 
 
 def test_experiments_frame_counts_runs(client):

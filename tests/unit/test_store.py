@@ -34,7 +34,7 @@ def test_shared_database_without_schema_is_refused_with_the_command_to_run(db_ur
     with pytest.raises(SchemaMismatch, match="jupyter mlp db upgrade --db-url"):
         Store(db_url, auto_migrate=False)
     assert cli.main(["db", "current", "--db-url", db_url]) == 0
-    assert "schema empty (needs 0002)" in capsys.readouterr().out
+    assert f"schema empty (needs {SCHEMA_REVISION})" in capsys.readouterr().out
     assert cli.main(["db", "upgrade", "--db-url", db_url]) == 0
     assert f"-> {SCHEMA_REVISION}" in capsys.readouterr().out
     store = Store(db_url, auto_migrate=False)

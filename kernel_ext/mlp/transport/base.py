@@ -86,6 +86,14 @@ class Transport(abc.ABC):
         """What differs between runs: the ``mlp.diff/1`` document (see ``mlp.Diff``)."""
 
     @abc.abstractmethod
+    def registry(self, action: str, **kw: Any) -> Any:
+        """A model registry call (``RegistryService.<action>(**kw)`` on the server, acting as
+        the authenticated user): list_models, create_model, get_model, update_model,
+        set_tags, register, resolve, set_alias, delete_alias, audit, stage_at, requests,
+        request_transition, get_request, approve, reject, cancel, webhooks, add_webhook,
+        remove_webhook, deliveries."""
+
+    @abc.abstractmethod
     def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
         """``{"metrics": [...], "params": [...], "tags": [...]}`` names in use."""
 

@@ -268,6 +268,68 @@ class HttpTransport(Transport):
                 v["values"] = [_number(x) for x in v["values"]]
         return out
 
+    def registry(self, action: str, **kw: Any) -> Any:
+        def q(v: Any) -> str:
+            return quote(str(v), safe="")
+
+        def body(*names: str) -> dict:
+            return {n: kw[n] for n in names if kw.get(n) is not None}
+
+        name = kw.get("name")
+        m = f"registry/models/{q(name)}" if name is not None else None
+        get = {
+            "list_models": lambda: self._json("GET", "registry/models",
+                                              params=body("name_like") and
+                                              {"like": kw["name_like"]})["models"],
+            "get_model": lambda: self._json("GET", m),
+            "resolve": lambda: self._json("GET", f"{m}/versions/{q(kw['ref'])}"),
+            "audit": lambda: self._json("GET", f"{m}/audit" if m else "registry/audit", params={
+                k: v for k, v in (("since", kw.get("since")), ("until", kw.get("until")),
+                                  ("limit", kw.get("limit", 1000))) if v is not None})["events"],
+            "stage_at": lambda: self._json("GET", f"{m}/stage-at", params={
+                "at": repr(float(kw["at"])), "stage": kw.get("stage", "production")})["versions"],
+            "requests": lambda: self._json("GET", "registry/requests", params={
+                k: v for k, v in (("model", name), ("status", kw.get("status")))
+                if v is not None})["requests"],
+            "get_request": lambda: self._json("GET", f"registry/requests/{q(kw['request_id'])}"),
+            "webhooks": lambda: self._json("GET", "registry/webhooks")["webhooks"],
+            "deliveries": lambda: self._json(
+                "GET", f"registry/webhooks/{q(kw['hid'])}/deliveries")["deliveries"],
+        }
+        # Changes are not repeated on a lost answer: a second register would add a version.
+        post = {
+            "create_model": lambda: self._json("POST", "registry/models", retry=False,
+                                               json=body("name", "description", "tags",
+                                                         "policy")),
+            "update_model": lambda: self._json("PATCH", m, retry=False,
+                                               json=body("description", "policy",
+                                                         "reset_policy")),
+            "set_tags": lambda: self._json("POST", f"{m}/tags", retry=False,
+                                           json=body("tags", "version")),
+            "register": lambda: self._json("POST", f"{m}/versions", retry=False, json={
+                "run": kw["run_ref"], **body("artifact", "description", "tags")}),
+            "set_alias": lambda: self._json("PUT", f"{m}/aliases/{q(kw['alias'])}",
+                                            retry=False, json=body("version")),
+            "delete_alias": lambda: self._json("DELETE", f"{m}/aliases/{q(kw['alias'])}",
+                                               retry=False),
+            "request_transition": lambda: self._json("POST", "registry/requests", retry=False,
+                                                     json={"model": name, **body(
+                                                         "version", "stage", "comment")}),
+            "add_webhook": lambda: self._json("POST", "registry/webhooks", retry=False,
+                                              json={"model": kw.get("model"),
+                                                    **body("url", "secret", "events")}),
+            "remove_webhook": lambda: self._json("DELETE", f"registry/webhooks/{q(kw['hid'])}",
+                                                 retry=False),
+        }
+        for decision in ("approve", "reject", "cancel"):
+            post[decision] = (lambda d: lambda: self._json(
+                "POST", f"registry/requests/{q(kw['request_id'])}/{d}", retry=False,
+                json=body("comment")))(decision)
+        fn = get.get(action) or post.get(action)
+        if fn is None:
+            raise errors.InvalidInput(f"unknown registry call {action!r}", field="action")
+        return fn()
+
     def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
         names = [experiment] if isinstance(experiment, str) else list(experiment or [])
         return self._json("GET", "keys", params={"experiment": names} if names else None)

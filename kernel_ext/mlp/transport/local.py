@@ -23,6 +23,7 @@ class LocalTransport(Transport):
         from mlp_server.tracking import Series
 
         self.service = service
+        self._registry: Any = None
         self._series = Series
 
     @classmethod
@@ -83,6 +84,17 @@ class LocalTransport(Transport):
     def diff(self, refs: Sequence[str], at: Any = "last", only_changed: bool = True,
              max_points: int = 500) -> dict:
         return self.service.diff(list(refs), at, only_changed, max_points)
+
+    def registry(self, action: str, **kw: Any) -> Any:
+        if self._registry is None:
+            from mlp_server.registry import open_registry
+
+            self._registry = open_registry(self.service)
+        if action in _ACTS_AS_USER:
+            from .._capture import current_user
+
+            kw["user"] = current_user() or "unknown"
+        return getattr(self._registry, action)(**kw)
 
     def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
         return self.service.keys(experiment)
@@ -147,3 +159,9 @@ def _store_errors() -> Iterator[None]:
         if store_unavailable(e):
             raise StoreUnavailable(f"the store is unavailable: {e}") from e
         raise
+
+
+#: Registry calls that act as someone (in-process: the OS user running this process).
+_ACTS_AS_USER = {"create_model", "update_model", "set_tags", "register", "set_alias",
+                 "delete_alias", "request_transition", "approve", "reject", "cancel",
+                 "add_webhook", "remove_webhook"}

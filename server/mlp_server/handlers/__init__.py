@@ -10,7 +10,10 @@ from tornado import web
 
 from .. import __version__
 from .base import MLPHandler, dumps
-from .tracking import ROUTES
+from .registry import ROUTES as REGISTRY_ROUTES
+from .tracking import ROUTES as TRACKING_ROUTES
+
+ROUTES = [*TRACKING_ROUTES, *REGISTRY_ROUTES]
 
 API = "/mlp/api/v1"
 

@@ -156,3 +156,168 @@ captures = Table(
     Column("payload", Text, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+# -- model registry ----------------------------------------------------------------------
+# Models, their versions (each linked to a run's artifact), aliases, tags, transition
+# requests with their reviews, the append-only audit log, and webhooks with their deliveries.
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", Text, nullable=True),
+    # JSON: the gate policy per target stage; NULL = the server's defaults.
+    Column("policy", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(255), nullable=True),
+    Column("updated_at", Float, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("model_id", BigInteger, ForeignKey("registered_models.id"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("run_id", String(32), ForeignKey("runs.id"), nullable=False),
+    Column("artifact", String(1024), nullable=False),
+    # none | staging | production | archived
+    Column("stage", String(16), nullable=False),
+    Column("description", Text, nullable=True),
+    # JSON: flavor, signature, requirements read from the MLmodel file
+    Column("info", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(255), nullable=True),
+    Column("stage_changed_at", Float, nullable=False),
+    Index(None, "run_id"),
+    Index(None, "model_id", "stage"),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", BigInteger, ForeignKey("registered_models.id"), primary_key=True),
+    Column("alias", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Tags of a model (version 0) and of its versions.
+model_tags = Table(
+    "model_tags",
+    metadata,
+    Column("model_id", BigInteger, ForeignKey("registered_models.id"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+transition_requests = Table(
+    "transition_requests",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("model_id", BigInteger, ForeignKey("registered_models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("from_stage", String(16), nullable=False),
+    Column("to_stage", String(16), nullable=False),
+    # pending | approved | rejected | applied | cancelled
+    Column("status", String(16), nullable=False),
+    Column("requested_by", String(255), nullable=False),
+    Column("requested_at", Float, nullable=False),
+    Column("comment", Text, nullable=True),
+    # JSON: the policy it was judged by, and the latest results of its checks
+    Column("policy", Text, nullable=False),
+    Column("checks", Text, nullable=True),
+    Column("decided_at", Float, nullable=True),
+    Column("reason", Text, nullable=True),
+    Index(None, "model_id", "status"),
+    Index(None, "status"),
+)
+
+request_reviews = Table(
+    "request_reviews",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("request_id", BigInteger, ForeignKey("transition_requests.id"), nullable=False),
+    Column("user", String(255), nullable=False),
+    # approve | reject
+    Column("decision", String(16), nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("at", Float, nullable=False),
+    Index(None, "request_id"),
+)
+
+# Append-only: the service only inserts; triggers refuse UPDATE and DELETE.
+registry_audit = Table(
+    "registry_audit",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("actor", String(255), nullable=True),
+    Column("model_id", BigInteger, nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("version", Integer, nullable=True),
+    # model_created, version_created, stage_changed, alias_set, alias_removed,
+    # request_made, approved, rejected, applied, cancelled, policy_changed, ...
+    Column("action", String(32), nullable=False),
+    Column("from_value", Text, nullable=True),
+    Column("to_value", Text, nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("request_id", BigInteger, nullable=True),
+    Index(None, "model_id", "id"),
+    Index(None, "at"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    # NULL: every model
+    Column("model", String(255), nullable=True),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    # JSON list of actions, or NULL for all
+    Column("events", Text, nullable=True),
+    Column("active", Integer, nullable=False),
+    Column("created_by", String(255), nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("webhook_id", BigInteger, ForeignKey("webhooks.id"), nullable=False),
+    Column("audit_id", BigInteger, nullable=False),
+    # pending | delivered | failed
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float, nullable=True),
+    Column("last_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("delivered_at", Float, nullable=True),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "webhook_id", "id"),
+)
+
+#: SQL that makes ``registry_audit`` append-only, per dialect: (create, drop) statements.
+#: The migration runs ``create``; only test fixtures that empty a store run ``drop`` first.
+AUDIT_APPEND_ONLY = {
+    "sqlite": (
+        ["CREATE TRIGGER registry_audit_no_update BEFORE UPDATE ON registry_audit "
+         "BEGIN SELECT RAISE(ABORT, 'registry_audit is append-only'); END",
+         "CREATE TRIGGER registry_audit_no_delete BEFORE DELETE ON registry_audit "
+         "BEGIN SELECT RAISE(ABORT, 'registry_audit is append-only'); END"],
+        ["DROP TRIGGER IF EXISTS registry_audit_no_update",
+         "DROP TRIGGER IF EXISTS registry_audit_no_delete"],
+    ),
+    "postgresql": (
+        ["CREATE OR REPLACE FUNCTION mlp_registry_audit_append_only() RETURNS trigger AS $$ "
+         "BEGIN RAISE EXCEPTION 'registry_audit is append-only'; END; $$ LANGUAGE plpgsql",
+         "CREATE TRIGGER registry_audit_append_only BEFORE UPDATE OR DELETE ON registry_audit "
+         "FOR EACH ROW EXECUTE FUNCTION mlp_registry_audit_append_only()"],
+        ["DROP TRIGGER IF EXISTS registry_audit_append_only ON registry_audit",
+         "DROP FUNCTION IF EXISTS mlp_registry_audit_append_only()"],
+    ),
+}
