@@ -483,7 +483,7 @@ class RegistryService:
                                    f"other than {cur.requested_by}")
                 missing += [f"check failed: {r['check']} ({r['detail']})" for r in results
                             if not r["ok"]]
-                values.update(status="approved" if approved else "pending",
+                values.update(status="approved" if approved and needed else "pending",
                               reason="; ".join(missing))
             conn.execute(update(transition_requests).where(transition_requests.c.id == cur.id)
                          .values(**values))
@@ -584,8 +584,9 @@ class RegistryService:
                             .order_by(transition_requests.c.id.desc())).all()
         if not rows:
             return []
-        names = dict(conn.execute(select(registered_models.c.id, registered_models.c.name)
-                                  .where(registered_models.c.id.in_({r.model_id for r in rows}))))
+        names = {r.id: r.name for r in conn.execute(
+            select(registered_models.c.id, registered_models.c.name)
+            .where(registered_models.c.id.in_({r.model_id for r in rows})))}
         reviews: dict[int, list] = {}
         for r in conn.execute(select(request_reviews).where(
                 request_reviews.c.request_id.in_([r.id for r in rows]))

@@ -47,7 +47,9 @@ from ..store.schema import (
     metric_batches,
     metric_chunks,
     metric_latest,
+    model_versions,
     params,
+    registered_models,
     runs,
     tags,
 )
@@ -375,6 +377,14 @@ class TrackingService:
                                       .order_by(metric_latest.c.key))
             }
             run["artifacts"] = self._artifacts_of(conn, run_id)
+            # The registry's side of the link: the model versions made from this run.
+            run["models"] = [{"name": r.name, "version": r.version, "stage": r.stage}
+                             for r in conn.execute(
+                                 select(registered_models.c.name, model_versions.c.version,
+                                        model_versions.c.stage)
+                                 .select_from(model_versions.join(registered_models))
+                                 .where(model_versions.c.run_id == run_id)
+                                 .order_by(registered_models.c.name, model_versions.c.version))]
             run["children"] = list(conn.execute(
                 select(runs.c.id).where(runs.c.parent_id == run_id, runs.c.deleted_at.is_(None))
                 .order_by(runs.c.start_time)).scalars())
