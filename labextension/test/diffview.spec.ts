@@ -106,6 +106,21 @@ describe('the diff page', () => {
     expect(p.section('artifacts')).toMatch(/data-key="model.pt"[^]*1.0 KB · aaa[^]*2.0 KB · bbb/);
   });
 
+  it('folds a long package list and says which run captured no environment', async () => {
+    const packages = Array.from({ length: 40 }, (_, i) => ({
+      key: `pkg${i}`,
+      values: ['1.0', null],
+      status: 'removed',
+      score: 1,
+      numeric: false
+    }));
+    const body = twoRuns();
+    body.environment = { python: { key: 'python', values: ['3.12.3', null], status: 'removed', score: 1, numeric: false }, packages, git: [], inputs: [] };
+    const env = (await page(body)).section('environment');
+    expect(env).toContain('lr-0.003 captured no environment');
+    expect(env).toMatch(/<details><summary[^>]*>Packages: 40 rows</);
+  });
+
   it('says when a section has nothing that differs, and offers the unchanged rows', async () => {
     const tags = (await page(twoRuns())).section('tags');
     expect(tags).toContain('No tag differs (1 the same).');

@@ -3,11 +3,16 @@ by Playwright): two notebook kernels started by the lab each log a run — the s
 for the learning rate, set in one cell — and Priya compares them from the sidebar. The view
 says `lr 0.01 → 0.003` at a glance, highlights the changed param, shows the changed cell as a
 diff, tells which run is better, draws both loss curves on one chart, lists unchanged fields on
-request (one more request, only_changed=0) and comes back after a reload. Screenshots go to
+request (one more request, only_changed=0) and comes back after a reload; compared with a run
+still running, it refreshes by itself until that run finishes. Screenshots go to
 tests/lab/artifacts/."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 import time
 
 import lab_browser
@@ -137,3 +142,42 @@ def test_the_comparison_comes_back_after_a_reload(lab, logged, page):
         "aria-pressed") == "true"
     assert view.locator("section[data-section='params'] tr[data-key='lr'] .jp-mlp-mod-after"
                         ).inner_text() == "0.003"
+
+
+def test_a_comparison_with_a_running_run_refreshes_until_it_finishes(lab, logged, page):
+    code = textwrap.dedent("""
+        import time, mlp
+        with mlp.start_run(experiment="compare", name="live", capture=False):
+            mlp.log_params({"lr": 0.1})
+            for step in range(40):
+                mlp.log_metric("loss", 1 / (step + 1), step=step)
+                mlp.flush()
+                time.sleep(0.25)
+    """)
+    env = {**os.environ, "MLP_SERVER_URL": lab.url, "MLP_TOKEN": lab.token,
+           "MLP_SYSTEM_METRICS_INTERVAL": "0"}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        page.goto(f"{lab.url}/lab?reset&token={lab.token}")
+        page.locator(PANEL_TAB).click()
+        row(page, "live").locator(".jp-mlp-StatusBadge", has_text="running").wait_for(
+            timeout=20_000)
+        row(page, "lr-0.01").click()
+        row(page, "live").click(modifiers=["Control"])
+        page.locator(COMPARE).click()
+        view = page.locator(VIEW)
+        view.locator(".jp-mlp-Badge.jp-mlp-mod-live").wait_for()
+        # a run started from `python -c` has no code to show, and the view says so
+        assert "live captured no code" in view.locator("section[data-section='code']").inner_text()
+        curve = view.locator(".jp-mlp-DiffChart[data-mlp-metric='loss'] "
+                             "path.jp-mlp-DiffCurve-line[data-run='1']")
+        curve.wait_for()
+        first = int(curve.get_attribute("data-points"))
+        page.wait_for_function(f"el => Number(el.dataset.points) > {first}",
+                               arg=curve.element_handle(), timeout=15_000)
+        shot(page, "compare-05-live")
+        assert proc.wait(timeout=60) == 0
+        view.locator(".jp-mlp-Badge.jp-mlp-mod-live").wait_for(state="detached", timeout=15_000)
+        assert int(curve.get_attribute("data-points")) == 40
+    finally:
+        proc.kill()

@@ -324,7 +324,7 @@ function OverlayChart(props: {
     const sy = scale(y, [HEIGHT - MARGIN.bottom, MARGIN.top]);
     const xTicks = linearTicks(x[0], x[1], Math.max(2, Math.floor((width - MARGIN.left - MARGIN.right) / 90)));
     const yTicks = linearTicks(y[0], y[1], 4);
-    return { sx, sy, xTicks, yTicks, paths: lines.map(l => ({ run: l.run, d: linePath(l.xs, l.ys, sx, sy) })) };
+    return { sx, sy, xTicks, yTicks, paths: lines.map(l => ({ run: l.run, points: l.xs.length, d: linePath(l.xs, l.ys, sx, sy) })) };
   }, [lines, zoom, width]);
   const clamp = (px: number) => Math.max(MARGIN.left, Math.min(width - MARGIN.right, px));
   const pointerX = (e: React.PointerEvent) => clamp(e.clientX - (e.currentTarget as Element).getBoundingClientRect().left + MARGIN.left);
@@ -387,7 +387,14 @@ function OverlayChart(props: {
             <rect x={MARGIN.left} y={0} width={width - MARGIN.left - MARGIN.right} height={HEIGHT - MARGIN.bottom} />
           </clipPath>
           {geo.paths.map(p => (
-            <path key={p.run} className={`jp-mlp-DiffCurve-line ${runColor(p.run)}`} data-run={p.run} d={p.d} clipPath={`url(#${clipId})`} />
+            <path
+              key={p.run}
+              className={`jp-mlp-DiffCurve-line ${runColor(p.run)}`}
+              data-run={p.run}
+              data-points={p.points}
+              d={p.d}
+              clipPath={`url(#${clipId})`}
+            />
           ))}
           {readout}
           {drag && (

@@ -138,14 +138,36 @@ function Environment(props: { model: DiffModel; diff: IDiff; trans: TranslationB
   if (!shown.length) {
     return <NoRows model={model} counts={diff.counts.environment} what={trans.__('environment field')} trans={trans} />;
   }
+  // a run without an environment capture (capture=False) has every package "removed": say why
+  const without = diff.runs.filter((_, i) => env.python?.values[i] == null && env.packages.every(r => r.values[i] == null));
   return (
     <>
+      {without.length > 0 && without.length < diff.runs.length && (
+        <p className="jp-mlp-Note" role="note">
+          {trans.__(
+            '%1 captured no environment (started with capture=False, or not from Python): its packages show as missing.',
+            without.map(r => r.label).join(', ')
+          )}
+        </p>
+      )}
       {shown.map(([key, label, list]) => (
         <div key={key} className="jp-mlp-DiffEnv" data-part={key}>
-          <h3 className="jp-mlp-DiffEnv-title">{label}</h3>
-          <RowsTable runs={diff.runs} rows={list} trans={trans} label={label} />
+          {list.length > FOLD_FROM ? (
+            <details>
+              <summary className="jp-mlp-DiffEnv-title">{trans.__('%1: %2 rows', label, list.length)}</summary>
+              <RowsTable runs={diff.runs} rows={list} trans={trans} label={label} />
+            </details>
+          ) : (
+            <>
+              <h3 className="jp-mlp-DiffEnv-title">{label}</h3>
+              <RowsTable runs={diff.runs} rows={list} trans={trans} label={label} />
+            </>
+          )}
         </div>
       ))}
     </>
   );
 }
+
+/** Environment tables longer than this start folded (the summary names the top ones). */
+const FOLD_FROM = 30;
