@@ -116,6 +116,41 @@ def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> li
     return _active().log_artifacts(local_dir, artifact_path)
 
 
+def log_model(model: Any, artifact_path: str = "model", *, example: Any = None,
+              requirements: Sequence[str] | None = None, signature: Any = None) -> dict:
+    """Store a model with the active run, in MLflow's MLmodel format.
+
+    scikit-learn estimators get the ``sklearn`` flavor; any other object with ``predict``, or
+    a plain function of the input, gets a python_function flavor loaded by jupyter-mlp
+    (cloudpickle keeps classes and functions defined in the notebook). ``example`` (a
+    DataFrame or numpy array) is saved and gives the signature; the requirements pin the
+    installed versions, and ``requirements=["xgboost==2.0.3"]`` adds or overrides pins.
+    Returns ``{"run_id", "artifact_path", "flavor", "uri", "signature", "requirements"}``.
+
+    >>> with mlp.start_run(experiment="churn"):
+    ...     info = mlp.log_model(clf, "model", example=X.head())
+    >>> mlp.load_model(info["uri"]).predict(X)
+    """
+    return _active().log_model(model, artifact_path, example=example,
+                               requirements=requirements, signature=signature)
+
+
+def load_model(ref: str | Path) -> Any:
+    """Load a model: ``runs:/<run>/<path>``, ``models:/<name>/<version>``,
+    ``models:/<name>@<alias>`` or a local model folder (one MLflow wrote, too).
+
+    Returns the scikit-learn estimator, the logged object, or a wrapper with ``.predict``
+    for a function (or a model of another MLflow flavor). Warns ``mlp.errors.
+    EnvironmentMismatch`` when installed packages or Python differ from the model's pins.
+
+    >>> model = mlp.load_model("models:/churn@production")
+    >>> model.predict(X)
+    """
+    from .models import load_model as load
+
+    return load(ref)
+
+
 def log_input(name: str, data: Any) -> dict:
     """Record the content hash of an input on the active run: a DataFrame, a numpy array,
     bytes, or a file or folder path (``mlp.log_input("train", df)``). ``mlp.diff`` then

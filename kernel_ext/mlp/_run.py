@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -223,6 +223,16 @@ class Run:
         """Store the files inside a folder at ``artifact_path`` (default: the run's root)."""
         out = self._client.transport.log_artifact(self.id, local_dir, artifact_path,
                                                   contents=True)
+        self._full = None
+        return out
+
+    def log_model(self, model: Any, artifact_path: str = "model", *, example: Any = None,
+                  requirements: Sequence[str] | None = None, signature: Any = None) -> dict:
+        """Store a model with this run in MLflow's MLmodel format (see ``mlp.log_model``)."""
+        from .models import log_model
+
+        out = log_model(self, model, artifact_path, example=example, requirements=requirements,
+                        signature=signature)
         self._full = None
         return out
 

@@ -83,6 +83,21 @@ class ServerDependencyMissing(MLPError):
     """In-process mode needs packages that a kernel-only install does not have."""
 
 
+class EnvironmentMismatch(UserWarning):
+    """Warned by ``mlp.load_model`` when this environment differs from the one a model pinned
+    (packages, Python); ``differences`` lists each: ``scikit-learn 1.5.0 here, model pinned
+    1.4.2``. A model may still load, yet predict differently or fail later."""
+
+    def __init__(self, model: str, differences: list[str]) -> None:
+        self.model = model
+        self.differences = list(differences)
+        super().__init__(
+            f"{model} was saved in another environment:\n"
+            + "".join(f"  - {d}\n" for d in self.differences)
+            + "install its requirements.txt (pip install -r <model>/requirements.txt) to "
+            "predict as it did when it was logged")
+
+
 def from_dict(data: dict) -> MLPError:
     """Rebuild an error sent as JSON by the server (used by the HTTP transport)."""
     if data.get("error") == "QueryError" and "position" in data:
