@@ -185,6 +185,13 @@ def test_an_ndarray_example_gives_a_tensor_signature():
     assert json.loads(_files(run)["input_example.json"].read_text()) == arr.tolist()
 
 
+def test_an_output_a_signature_cannot_describe_is_any():
+    with mlp.start_run(), pytest.warns(UserWarning, match="output is 'any'"):
+        info = mlp.log_model(lambda x: np.array([{"k": 1}] * len(x)), "model",
+                             example=np.ones((2, 2)))
+    assert json.loads(info["signature"]["outputs"]) == [{"type": "any", "required": True}]
+
+
 def test_a_given_signature_is_stored_as_given():
     sig = {"inputs": [{"type": "double", "name": "age", "required": True}], "outputs": None}
     with mlp.start_run() as run:
@@ -277,6 +284,21 @@ def test_models_uri_loads_a_registered_version_and_an_alias():
     version = mlp.register_model(run, "churn", artifact="model")["version"]
     mlp.set_alias("churn", "champion", version)
     for ref in (f"models:/churn/{version}", "models:/churn@champion"):
+        assert (_quiet_load(ref).predict(X) == clf.predict(X)).all()
+
+
+def test_log_and_load_go_through_a_jupyter_server(monkeypatch, http_server):
+    import mlp._client
+
+    monkeypatch.setenv("MLP_SERVER_URL", http_server.url)
+    monkeypatch.setenv("MLP_TOKEN", http_server.token)
+    mlp._client._client = None
+    clf = _clf()
+    with mlp.start_run(experiment="remote") as run:
+        mlp.log_model(clf, "model", example=X)
+    assert mlp.status()["transport"] == "http"
+    mlp.register_model(run, "remote-churn", artifact="model")
+    for ref in (f"runs:/{run.id}/model", "models:/remote-churn/1"):
         assert (_quiet_load(ref).predict(X) == clf.predict(X)).all()
 
 

@@ -52,7 +52,9 @@ def log_model(run: Run, model: Any, artifact_path: str = "model", *, example: An
     if transport.list_artifacts(run.id, f"{artifact_path}/{MLMODEL}"):
         raise Conflict(f"run {run.ref} already has a model at {artifact_path!r}: log this one "
                        "under another artifact_path", field="artifact_path")
-    example_info, example_files, sig = None, {}, None
+    example_info: dict | None = None
+    example_files: dict[str, str] = {}
+    sig: dict | None = None
     if example is not None:
         example_info, example_files = _signature.example_files(example)
         sig = _signature.infer(example, _predict(model, kind, example))

@@ -118,9 +118,9 @@ def differences(folder: Path, model_python: str | None) -> list[str]:
         if m is None or canonical(m.group(1)) in _TOOLING:
             continue
         name, pinned = m.groups()
-        here = installed_version(name)
-        if here is None:
+        version = installed_version(name)
+        if version is None:
             out.append(f"{name} not installed here, model pinned {pinned}")
-        elif here.split("+", 1)[0] != pinned.split("+", 1)[0]:
-            out.append(f"{name} {here} here, model pinned {pinned}")
+        elif version.split("+", 1)[0] != pinned.split("+", 1)[0]:
+            out.append(f"{name} {version} here, model pinned {pinned}")
     return out

@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import json
 import math
+import warnings
 from typing import Any
 
 from ..errors import InvalidInput
@@ -132,7 +133,11 @@ def infer(example: Any, prediction: Any) -> dict:
 
     inputs = schema(example)
     tensor = isinstance(example, np.ndarray)
-    outputs = None if prediction is None else schema(prediction, row_output=not tensor)
+    try:
+        outputs = None if prediction is None else schema(prediction, row_output=not tensor)
+    except InvalidInput as e:  # the model is fine; only its output type is left open
+        warnings.warn(f"the signature's output is 'any': {e.message}", stacklevel=4)
+        outputs = [{"type": "any", "required": True}]
     return {"inputs": json.dumps(inputs),
             "outputs": None if outputs is None else json.dumps(outputs), "params": None}
 
