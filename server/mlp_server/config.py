@@ -167,6 +167,6 @@ class MLPRegistry(Configurable):
     def effective_policy(self) -> dict:
         from .registry import policy
 
-        if self.default_policy is not None:
+        if self.default_policy:
             return policy.validate(dict(self.default_policy), field="MLPRegistry.default_policy")
         return dict(policy.TEAM if self.shared else policy.SINGLE_USER)
