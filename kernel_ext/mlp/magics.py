@@ -6,6 +6,9 @@
     %mlp runs --experiment demo --where "metrics.loss < 0.1"
     %mlp show demo/baseline
     %mlp compare @latest~1 @latest --at best:val_loss
+    %mlp models
+    %mlp promote churn 3 production --comment "auc 0.91"
+    %mlp approve 12
 
 Every command has ``--help``; bad arguments print the usage, never a traceback.
 """
@@ -72,7 +75,7 @@ def _key_values(items: list[str], what: str) -> dict[str, Any]:
 
 
 def _parser() -> _Parser:
-    p = _Parser(prog="%mlp", description="Track, search and show runs from the notebook.")
+    p = _Parser(prog="%mlp", description="Track, search, compare and promote from the notebook.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     sub.add_parser("status", help="where runs go: transport, store, versions")
@@ -116,7 +119,36 @@ def _parser() -> _Parser:
     compare.add_argument("--at", default="last", metavar="last|best:KEY|STEP",
                          help="read metrics at the last step (default), at each run's best "
                          "step of KEY (e.g. best:val_loss), or at a step")
+
+    models = sub.add_parser("models", help="registered models: latest version, stages, "
+                            "aliases, open requests")
+    models.add_argument("--like", help="name pattern, e.g. 'churn*'")
+    model = sub.add_parser("model", help="one model: its versions, stages, aliases, requests")
+    model.add_argument("name")
+    promote = sub.add_parser("promote", help="request a stage change (applied when the "
+                             "model's gate is met)",
+                             description="e.g. %%mlp promote churn 3 production --comment "
+                             "'auc 0.91'")
+    promote.add_argument("name")
+    promote.add_argument("version", help="version number, or @alias")
+    promote.add_argument("stage", choices=["staging", "production", "archived", "none"])
+    promote.add_argument("--comment", "-m", help="why")
+    for verb, what in (("approve", "approve someone else's transition request"),
+                       ("reject", "reject a transition request")):
+        dec = sub.add_parser(verb, help=what)
+        dec.add_argument("request", type=_request_id, help="request id (#12 or 12)")
+        dec.add_argument("--comment", "-m")
+    reqs = sub.add_parser("requests", help="transition requests (default: the open ones)")
+    reqs.add_argument("name", nargs="?", help="only this model's")
+    reqs.add_argument("--all", action="store_true", help="closed ones too")
     return p
+
+
+def _request_id(raw: str) -> int:
+    try:
+        return int(raw.lstrip("#"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a request id is a number such as 12, got {raw!r}") from None
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -237,6 +269,51 @@ class MLPMagics(Magics):
         from . import diff  # (the Diff prints its summary where widgets cannot show)
 
         return diff(*refs, only_changed=args.only_changed, at=args.at)
+
+
+    # -- the model registry --------------------------------------------------------------
+
+    def _models(self, args, cell) -> Any:
+        from . import _registry
+        from ._registry_view import ModelsView
+
+        return ModelsView(_registry._reg("list_models", name_like=args.like))
+
+    def _model(self, args, cell) -> Any:
+        from . import _registry
+        from ._registry_view import ModelView
+
+        return ModelView(_registry.get_model(args.name))
+
+    def _promote(self, args, cell) -> Any:
+        from . import _registry
+        from ._registry_view import RequestView
+
+        version = args.version
+        if version.startswith("@"):
+            version = _registry.get_model_version(args.name, version)["version"]
+        return RequestView(_registry.request_transition(args.name, version, args.stage,
+                                                        comment=args.comment))
+
+    def _approve(self, args, cell) -> Any:
+        from . import _registry
+        from ._registry_view import RequestView
+
+        return RequestView(_registry.approve(args.request, comment=args.comment))
+
+    def _reject(self, args, cell) -> Any:
+        from . import _registry
+        from ._registry_view import RequestView
+
+        return RequestView(_registry.reject(args.request, comment=args.comment))
+
+    def _requests(self, args, cell) -> Any:
+        from . import _registry
+        from ._registry_view import RequestsView
+
+        return RequestsView(_registry.transition_requests(args.name,
+                                                          None if args.all else
+                                                          ("pending", "approved")))
 
 
 def _show_chart(run: Any) -> None:
