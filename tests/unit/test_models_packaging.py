@@ -27,8 +27,6 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from mlp.models import FunctionModel, _env  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-
 X = pd.DataFrame({"age": [31.0, 45.0, 22.0, 60.0], "visits": [3, 8, 1, 12]})
 Y = [0, 1, 0, 1]
 
@@ -349,6 +347,8 @@ def test_mlflow_pyfunc_loads_what_log_model_wrote(mlflow, kind, tmp_path):
     assert np.array_equal(np.asarray(loaded.predict(X)), np.asarray(expected))
     sig = loaded.metadata.signature.to_dict()
     assert sig == _mlmodel(run)["signature"]
+    if kind == "object":
+        assert isinstance(loaded.unwrap_python_model(), Doubler)
 
 
 def test_our_signature_is_the_one_mlflow_infers(mlflow):

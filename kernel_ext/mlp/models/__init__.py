@@ -45,6 +45,7 @@ def log_model(run: Run, model: Any, artifact_path: str = "model", *, example: An
                            f"{artifact_path!r}", field="artifact_path")
     artifact_path = artifact_path.strip("/")
     kind = _flavors.kind_of(model)
+    _env.yaml_module()
     if isinstance(requirements, str):
         raise InvalidInput("requirements must be a list of pip requirements, e.g. "
                            "['xgboost==2.0.3']", field="requirements")
@@ -62,8 +63,8 @@ def log_model(run: Run, model: Any, artifact_path: str = "model", *, example: An
         sig = _signature.normalize(signature)
     pickled = _flavors.dumps(model)
     needed = _flavors.packages(kind) | _env.referenced_distributions(pickled)
-    if example is not None:
-        needed.add(type(example).__module__.split(".")[0])  # pandas or numpy, to call predict
+    if example_info is not None:  # predict is called with the example's kind of data
+        needed.add("pandas" if example_info["type"] == "dataframe" else "numpy")
     reqs = _env.requirements(needed, requirements)
     mlmodel: dict[str, Any] = {
         "artifact_path": artifact_path, "flavors": _flavors.flavors(kind),
@@ -87,7 +88,8 @@ def log_model(run: Run, model: Any, artifact_path: str = "model", *, example: An
             (folder / name).write_text(text)
         _env.write_env_files(folder, reqs)
         mlmodel["model_size_bytes"] = sum(f.stat().st_size for f in folder.iterdir())
-        _write_yaml(folder / MLMODEL, mlmodel)
+        with open(folder / MLMODEL, "w") as f:
+            _env.yaml_module().safe_dump(mlmodel, f, default_flow_style=False)
         run.log_artifact(folder, artifact_path)
     return {"run_id": run.id, "artifact_path": artifact_path,
             "flavor": _flavors.SKLEARN if kind == _flavors.SKLEARN else _flavors.PYFUNC,
@@ -108,22 +110,8 @@ def _predict(model: Any, kind: str, example: Any) -> Any:
                            field="example") from None
 
 
-def _write_yaml(path: Path, data: dict) -> None:
-    try:
-        import yaml
-    except ImportError:
-        raise InvalidInput("log_model needs pyyaml: pip install 'jupyter-mlp[models]'",
-                           field="model") from None
-    with open(path, "w") as f:
-        yaml.safe_dump(data, f, default_flow_style=False)
-
-
 def _read_mlmodel(folder: Path, label: str) -> dict:
-    try:
-        import yaml
-    except ImportError:
-        raise InvalidInput("load_model needs pyyaml: pip install 'jupyter-mlp[models]'",
-                           field="ref") from None
+    yaml = _env.yaml_module()
     path = folder / MLMODEL
     if not path.is_file():
         raise InvalidInput(f"{label} is not a model folder (it has no MLmodel file): give the "

@@ -84,10 +84,19 @@ def python_version() -> str:
     return platform.python_version()
 
 
+def yaml_module():
+    """PyYAML, which reads and writes MLmodel files (in jupyter-mlp[models])."""
+    try:
+        import yaml
+    except ImportError:
+        raise InvalidInput("MLmodel files are YAML: pip install 'jupyter-mlp[models]' (or "
+                           "pyyaml)", field="model") from None
+    return yaml
+
+
 def write_env_files(folder: Path, reqs: list[str]) -> None:
     """``requirements.txt``, ``python_env.yaml`` and ``conda.yaml``, as MLflow lays them out."""
-    import yaml
-
+    yaml = yaml_module()
     (folder / REQUIREMENTS_FILE).write_text("\n".join(reqs))
     build = [f"{p}=={v}" if (v := installed_version(p)) else p
              for p in ("pip", "setuptools", "wheel")]

@@ -17,7 +17,7 @@ PYFUNC = "python_function"
 OUR_LOADER = "mlp.models.pyfunc"
 _ENV = {"conda": _env.CONDA_FILE, "virtualenv": _env.PYTHON_ENV_FILE}
 #: Modules whose distribution has another name, for "pip install ..." advice.
-_DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml", "mlflow": "mlflow"}
+_DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml"}
 
 
 def kind_of(model: Any) -> str:

@@ -57,7 +57,9 @@ class ObjectModel:
     def predict(self, model_input: Any, params: dict | None = None) -> Any:
         return _call(self.model.predict, model_input, params)
 
-    def unwrap_python_model(self) -> Any:
+    @property
+    def python_model(self) -> Any:
+        """The logged object: MLflow's ``PyFuncModel.unwrap_python_model()`` returns it."""
         return self.model
 
 
