@@ -108,20 +108,27 @@ class RegistryService:
                       for r in conn.execute(q.order_by(m.c.name))}
             if not models:
                 return []
-            ids = list(models)
+
+            def of(col):  # every model's rows when not filtered: no list of ids to send
+                return col.in_(list(models)) if name_like else col.is_not(None)
+
             for r in conn.execute(select(v.c.model_id, func.max(v.c.version), func.count())
-                                  .where(v.c.model_id.in_(ids)).group_by(v.c.model_id)):
-                models[r[0]]["latest_version"], models[r[0]]["versions"] = r[1], r[2]
+                                  .where(of(v.c.model_id)).group_by(v.c.model_id)):
+                if r[0] in models:
+                    models[r[0]]["latest_version"], models[r[0]]["versions"] = r[1], r[2]
             for r in conn.execute(select(v.c.model_id, v.c.version, v.c.stage).where(
-                    v.c.model_id.in_(ids), v.c.stage.in_(("staging", "production")))
+                    of(v.c.model_id), v.c.stage.in_(("staging", "production")))
                     .order_by(v.c.version)):
-                models[r.model_id]["stages"][r.stage].append(r.version)
-            for r in conn.execute(select(model_aliases).where(model_aliases.c.model_id.in_(ids))):
-                models[r.model_id]["aliases"][r.alias] = r.version
+                if r.model_id in models:
+                    models[r.model_id]["stages"][r.stage].append(r.version)
+            for r in conn.execute(select(model_aliases).where(of(model_aliases.c.model_id))):
+                if r.model_id in models:
+                    models[r.model_id]["aliases"][r.alias] = r.version
             t = transition_requests
             for r in conn.execute(select(t.c.model_id, func.count()).where(
-                    t.c.model_id.in_(ids), t.c.status.in_(OPEN)).group_by(t.c.model_id)):
-                models[r[0]]["pending_requests"] = r[1]
+                    of(t.c.model_id), t.c.status.in_(OPEN)).group_by(t.c.model_id)):
+                if r[0] in models:
+                    models[r[0]]["pending_requests"] = r[1]
         return list(models.values())
 
     def get_model(self, name: str) -> dict:
