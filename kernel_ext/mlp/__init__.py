@@ -13,6 +13,7 @@ first use.
 from . import errors
 from ._api import (
     active_run,
+    connect,
     delete_run,
     end_run,
     experiments,
@@ -74,6 +75,7 @@ __all__ = [
     "audit",
     "cancel_request",
     "compare",
+    "connect",
     "create_model",
     "delete_alias",
     "delete_run",

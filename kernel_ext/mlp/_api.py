@@ -158,6 +158,27 @@ def log_input(name: str, data: Any) -> dict:
     return _active().log_input(name, data)
 
 
+def connect(url: str | None = None, token: str | None = None) -> dict:
+    """Send what this process logs, searches and changes to the jupyter-mlp server at
+    ``url`` with ``token`` (e.g. a team's shared server, as the user the token names);
+    ``mlp.connect()`` goes back to where the environment says (``MLP_SERVER_URL``, else
+    in process). Buffered points are flushed first; runs still active here are refused.
+
+    >>> mlp.connect("https://hub.example.org/services/mlp", token=os.environ["MLP_TEAM_TOKEN"])
+    """
+    from . import _client
+    from .errors import Conflict
+    from .transport import connect as make
+
+    c = _client._client
+    if c is not None and c.active:
+        raise Conflict(f"end the active run {c.active[-1].ref} before connecting elsewhere",
+                       field="url")
+    transport = make(url, token) if url else None
+    _client.reset(transport)
+    return status()
+
+
 def flush() -> None:
     """Send every buffered metric point now (it also happens every second and at exit)."""
     get_client().flush()

@@ -11,19 +11,20 @@ from .base import MetricBatch, Transport
 __all__ = ["MetricBatch", "Transport", "connect"]
 
 
-def connect() -> Transport:
-    """The transport for this process.
+def connect(url: str | None = None, token: str | None = None) -> Transport:
+    """The transport for this process (``url``/``token`` override the environment).
 
     ``MLP_SERVER_URL`` (with ``MLP_TOKEN``) names a jupyter-mlp server: runs go there over
     HTTP, after a version handshake. Otherwise the SDK works in-process on ``MLP_HOME``.
     Inside IPython it says once where runs go, so nobody wonders why a server they
     expected is not receiving them.
     """
-    url = os.environ.get("MLP_SERVER_URL", "").strip()
+    if url is None:
+        url, token = os.environ.get("MLP_SERVER_URL", "").strip(), os.environ.get("MLP_TOKEN")
     if url:
         from .http import HttpTransport
 
-        transport: Transport = HttpTransport(url, os.environ.get("MLP_TOKEN") or None,
+        transport: Transport = HttpTransport(url, token or None,
                                              retry_seconds=_retry_seconds())
         handshake(transport.info(), url)
         where = f"the jupyter-mlp server at {url}"
