@@ -2,7 +2,6 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 import { IDiff, IDiffCurve, IDiffMetric, IDiffMetricRun, XAxis } from '../../api';
 import {
-  dragRange,
   drawable,
   extent,
   extentWithin,
@@ -16,6 +15,7 @@ import {
 } from '../../chart';
 import { DiffModel } from '../../diffmodel';
 import { formatCount, formatDuration, formatValue } from '../../format';
+import { Axes, MARGIN, useWidth, ZoomOverlay } from '../chartframe';
 import { RunLabel, runColor } from './values';
 
 /** Where metrics are read, as the server's `at`: its label in the picker. */
@@ -217,7 +217,6 @@ function DeltaCell(props: { metric: IDiffMetric; kind: 'at' | 'last' | 'best' })
 }
 
 const HEIGHT = 180;
-const MARGIN = { top: 8, right: 14, bottom: 24, left: 58 };
 const GAP = 12;
 let clipCounter = 0;
 
@@ -227,18 +226,7 @@ let clipCounter = 0;
  */
 export function Curves(props: { model: DiffModel; diff: IDiff; trans: TranslationBundle }): JSX.Element | null {
   const { model, diff, trans } = props;
-  const ref = React.useRef<HTMLDivElement>(null);
-  const [width, setWidth] = React.useState(0);
-  React.useLayoutEffect(() => {
-    const node = ref.current;
-    if (!node) {
-      return;
-    }
-    setWidth(node.clientWidth);
-    const observer = new ResizeObserver(() => setWidth(node.clientWidth));
-    observer.observe(node);
-    return () => observer.disconnect();
-  }, []);
+  const [ref, width] = useWidth<HTMLDivElement>();
   const keys = diff.metrics.map(m => m.key).filter(k => diff.curves.series[k]?.some(c => c && c.value.length));
   const cols = Math.max(1, Math.min(width >= 900 ? 2 : 1, keys.length));
   const chartWidth = Math.max(220, Math.floor((width - GAP * (cols - 1)) / cols));
@@ -308,7 +296,6 @@ function OverlayChart(props: {
   const { metric, curves, width, axis, trans } = props;
   const [zoom, setZoom] = React.useState<Range | null>(null);
   const [hover, setHover] = React.useState<number | null>(null);
-  const [drag, setDrag] = React.useState<{ from: number; to: number } | null>(null);
   const clipId = React.useRef(`jp-mlp-diffclip-${++clipCounter}`).current;
   const lines = React.useMemo(() => linesOf(curves, axis), [curves, axis]);
   const geo = React.useMemo(() => {
@@ -326,11 +313,9 @@ function OverlayChart(props: {
     const yTicks = linearTicks(y[0], y[1], 4);
     return { sx, sy, xTicks, yTicks, paths: lines.map(l => ({ run: l.run, points: l.xs.length, d: linePath(l.xs, l.ys, sx, sy) })) };
   }, [lines, zoom, width]);
-  const clamp = (px: number) => Math.max(MARGIN.left, Math.min(width - MARGIN.right, px));
-  const pointerX = (e: React.PointerEvent) => clamp(e.clientX - (e.currentTarget as Element).getBoundingClientRect().left + MARGIN.left);
 
   let readout: JSX.Element | null = null;
-  if (geo && hover !== null && !drag) {
+  if (geo && hover !== null) {
     const x = geo.sx.invert(hover);
     const values = lines.map(l => {
       const i = nearestIndex(l.xs, x);
@@ -368,21 +353,14 @@ function OverlayChart(props: {
         </div>
       ) : (
         <svg className="jp-mlp-Chart-svg" width={width} height={HEIGHT} role="img" aria-label={metric}>
-          <g className="jp-mlp-Chart-grid">
-            {geo.yTicks.map(t => (
-              <g key={`y${t}`}>
-                <line x1={MARGIN.left} x2={width - MARGIN.right} y1={geo.sy(t)} y2={geo.sy(t)} />
-                <text className="jp-mlp-Chart-tick" x={MARGIN.left - 6} y={geo.sy(t) + 4} textAnchor="end">
-                  {formatTick(t, geo.yTicks)}
-                </text>
-              </g>
-            ))}
-            {geo.xTicks.map(t => (
-              <text key={`x${t}`} className="jp-mlp-Chart-tick" x={geo.sx(t)} y={HEIGHT - 6} textAnchor="middle">
-                {tickLabel(t, geo.xTicks, axis)}
-              </text>
-            ))}
-          </g>
+          <Axes
+            sx={geo.sx}
+            sy={geo.sy}
+            width={width}
+            height={HEIGHT}
+            yTicks={geo.yTicks.map(t => [t, formatTick(t, geo.yTicks)])}
+            xTicks={geo.xTicks.map(t => [t, tickLabel(t, geo.xTicks, axis)])}
+          />
           <clipPath id={clipId}>
             <rect x={MARGIN.left} y={0} width={width - MARGIN.left - MARGIN.right} height={HEIGHT - MARGIN.bottom} />
           </clipPath>
@@ -397,45 +375,7 @@ function OverlayChart(props: {
             />
           ))}
           {readout}
-          {drag && (
-            <rect
-              className="jp-mlp-Chart-brush"
-              x={Math.min(drag.from, drag.to)}
-              y={MARGIN.top}
-              width={Math.abs(drag.to - drag.from)}
-              height={HEIGHT - MARGIN.top - MARGIN.bottom}
-            />
-          )}
-          <rect
-            className="jp-mlp-Chart-overlay"
-            x={MARGIN.left}
-            y={MARGIN.top}
-            width={Math.max(0, width - MARGIN.left - MARGIN.right)}
-            height={HEIGHT - MARGIN.top - MARGIN.bottom}
-            onPointerDown={e => {
-              (e.currentTarget as Element).setPointerCapture(e.pointerId);
-              const px = pointerX(e);
-              setDrag({ from: px, to: px });
-            }}
-            onPointerMove={e => {
-              const px = pointerX(e);
-              setHover(px);
-              if (drag) {
-                setDrag({ ...drag, to: px });
-              }
-            }}
-            onPointerUp={e => {
-              if (drag) {
-                const range = dragRange(geo.sx, drag.from, pointerX(e));
-                setDrag(null);
-                if (range) {
-                  setZoom(range);
-                }
-              }
-            }}
-            onPointerLeave={() => setHover(null)}
-            onDoubleClick={() => setZoom(null)}
-          />
+          <ZoomOverlay sx={geo.sx} width={width} height={HEIGHT} onHover={setHover} onZoom={setZoom} onReset={() => setZoom(null)} />
         </svg>
       )}
     </figure>

@@ -2,7 +2,6 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 import { IMetricSummary, XAxis } from '../../api';
 import {
-  dragRange,
   drawable,
   extent,
   extentWithin,
@@ -19,10 +18,10 @@ import {
   timeTicks
 } from '../../chart';
 import { formatCount, formatDateTime, formatValue } from '../../format';
+import { Axes, MARGIN, useWidth, ZoomOverlay } from '../chartframe';
 import { IChart, MAX_CHARTS, RunModel } from '../../runmodel';
 
 const HEIGHT = 200;
-const MARGIN = { top: 8, right: 14, bottom: 24, left: 58 };
 const GAP = 12;
 let clipCounter = 0;
 
@@ -39,18 +38,7 @@ function columnsFor(width: number, charts: number): number {
  */
 export function ChartGrid(props: { model: RunModel; trans: TranslationBundle }): JSX.Element {
   const { model, trans } = props;
-  const ref = React.useRef<HTMLDivElement>(null);
-  const [width, setWidth] = React.useState(0);
-  React.useLayoutEffect(() => {
-    const node = ref.current;
-    if (!node) {
-      return;
-    }
-    setWidth(node.clientWidth);
-    const observer = new ResizeObserver(() => setWidth(node.clientWidth));
-    observer.observe(node);
-    return () => observer.disconnect();
-  }, []);
+  const [ref, width] = useWidth<HTMLDivElement>();
   const charts = model.charts;
   const cols = columnsFor(width, charts.length);
   const chartWidth = Math.max(200, Math.floor((width - GAP * (cols - 1)) / cols));
@@ -187,16 +175,12 @@ export function Chart(props: IChartProps): JSX.Element {
   const { chart, summary, width, axis, log, trans } = props;
   const geo = React.useMemo(() => geometry(chart, width, axis, log), [chart, width, axis, log]);
   const [hover, setHover] = React.useState<number | null>(null);
-  const [drag, setDrag] = React.useState<{ from: number; to: number } | null>(null);
   // unique in the document: every run view is its own React root, so React.useId would repeat
   const clipId = React.useRef(`jp-mlp-clip-${++clipCounter}`).current;
   const series = chart.series;
-  const clamp = (px: number) => Math.max(MARGIN.left, Math.min(width - MARGIN.right, px));
-  const pointerX = (e: React.PointerEvent | React.MouseEvent) =>
-    clamp(e.clientX - (e.currentTarget as Element).getBoundingClientRect().left + MARGIN.left);
 
   let readout: JSX.Element | null = null;
-  if (geo && series && hover !== null && !drag) {
+  if (geo && series && hover !== null) {
     const i = nearestIndex(series.x, geo.sx.invert(hover));
     if (i >= 0) {
       const x = series.x[i];
@@ -253,21 +237,14 @@ export function Chart(props: IChartProps): JSX.Element {
         </div>
       ) : (
         <svg className="jp-mlp-Chart-svg" width={width} height={HEIGHT} role="img" aria-label={chart.key}>
-          <g className="jp-mlp-Chart-grid">
-            {geo.yTicks.map(t => (
-              <g key={`y${t}`}>
-                <line x1={MARGIN.left} x2={width - MARGIN.right} y1={geo.sy(t)} y2={geo.sy(t)} />
-                <text className="jp-mlp-Chart-tick" x={MARGIN.left - 6} y={geo.sy(t) + 4} textAnchor="end">
-                  {formatTick(t, geo.yTicks, log)}
-                </text>
-              </g>
-            ))}
-            {xLabels(geo.xTicks, axis).map(([t, label]) => (
-              <text key={`x${t}`} className="jp-mlp-Chart-tick" x={geo.sx(t)} y={HEIGHT - 6} textAnchor="middle">
-                {label}
-              </text>
-            ))}
-          </g>
+          <Axes
+            sx={geo.sx}
+            sy={geo.sy}
+            width={width}
+            height={HEIGHT}
+            yTicks={geo.yTicks.map(t => [t, formatTick(t, geo.yTicks, log)])}
+            xTicks={xLabels(geo.xTicks, axis)}
+          />
           <clipPath id={clipId}>
             <rect x={MARGIN.left} y={0} width={width - MARGIN.left - MARGIN.right} height={HEIGHT - MARGIN.bottom} />
           </clipPath>
@@ -276,45 +253,7 @@ export function Chart(props: IChartProps): JSX.Element {
             <circle key={i} className="jp-mlp-Chart-marker" cx={cx} cy={cy} r={2.5} />
           ))}
           {readout}
-          {drag && (
-            <rect
-              className="jp-mlp-Chart-brush"
-              x={Math.min(drag.from, drag.to)}
-              y={MARGIN.top}
-              width={Math.abs(drag.to - drag.from)}
-              height={HEIGHT - MARGIN.top - MARGIN.bottom}
-            />
-          )}
-          <rect
-            className="jp-mlp-Chart-overlay"
-            x={MARGIN.left}
-            y={MARGIN.top}
-            width={Math.max(0, width - MARGIN.left - MARGIN.right)}
-            height={HEIGHT - MARGIN.top - MARGIN.bottom}
-            onPointerDown={e => {
-              (e.currentTarget as Element).setPointerCapture(e.pointerId);
-              const px = pointerX(e);
-              setDrag({ from: px, to: px });
-            }}
-            onPointerMove={e => {
-              const px = pointerX(e);
-              setHover(px);
-              if (drag) {
-                setDrag({ ...drag, to: px });
-              }
-            }}
-            onPointerUp={e => {
-              if (drag) {
-                const range = dragRange(geo.sx, drag.from, pointerX(e));
-                setDrag(null);
-                if (range) {
-                  props.onZoom(range);
-                }
-              }
-            }}
-            onPointerLeave={() => setHover(null)}
-            onDoubleClick={() => props.onReset()}
-          />
+          <ZoomOverlay sx={geo.sx} width={width} height={HEIGHT} onHover={setHover} onZoom={props.onZoom} onReset={props.onReset} />
         </svg>
       )}
       <ChartFooter chart={chart} axis={axis} trans={trans} onReset={props.onReset} />
