@@ -108,9 +108,13 @@ def test_every_cell_runs_without_errors_or_warnings(executed):
         for o in c.outputs:
             assert o.output_type != "error", f"{_text(o)} in cell {c.source[:60]!r}"
             if o.output_type == "stream" and o.name == "stderr":
-                # The SDK says once where runs go; anything else is a warning users would see.
+                # The SDK says where runs go (once, and at each mlp.connect); anything else is
+                # a warning users would see.
                 lines = [ln for ln in o.text.splitlines() if ln.strip()]
-                assert lines == [f"mlp: logging in-process to sqlite:///{home / 'mlp.db'}"], \
+                here = f"mlp: logging in-process to sqlite:///{home / 'mlp.db'}"
+                assert all(ln == here or ("mlp.connect(" in c.source and re.fullmatch(
+                    r"mlp: logging the jupyter-mlp server at http://127\.0\.0\.1:\d+", ln))
+                    for ln in lines) and lines, \
                     f"unexpected stderr in cell {c.source[:60]!r}:\n{o.text}"
 
 
@@ -322,3 +326,19 @@ def test_the_comparison_shows_the_param_the_code_and_the_package_that_changed(ex
     assert "featurize" in _html(widget)
     magic = _html(_cell_with(nb, "%mlp compare @latest~1 @latest"))
     assert "optimizer.lr" in magic
+
+
+def test_the_registry_tour_gates_a_promotion_until_a_second_user_approves(executed):
+    nb, _ = executed
+    promoted = "".join(_text(o) + o.get("data", {}).get("text/plain", "")
+                       for o in _cell_with(nb, "%mlp promote binder-churn").outputs)
+    assert "applied: the version is now in production" in promoted
+    loaded = "".join(_text(o) for o in _cell_with(nb, 'mlp.load_model("models:/binder-churn').outputs)
+    assert "array(" in loaded
+    gate = "".join(_text(o) for o in _cell_with(nb, "mlp.set_model_policy(\"churn\"").outputs)
+    assert "pending — 1 more approval(s) from someone other than alice" in gate
+    assert "AccessDenied: you (alice) made request" in gate
+    approved = "".join(_text(o) for o in _cell_with(nb, "%mlp approve").outputs)
+    assert "applied: the version is now in production" in approved
+    audit = _html(_cell_with(nb, 'mlp.audit("churn")'))
+    assert "alice" in audit and "bob" in audit and "approved" in audit

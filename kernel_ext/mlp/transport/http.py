@@ -101,6 +101,10 @@ class HttpTransport(Transport):
             body = {"message": resp.text[:300] or resp.reason}
         if not isinstance(body, dict):
             body = {"message": str(body)[:300]}
+        if code == 403 and body.get("error") == "AccessDenied" and body.get("message"):
+            # Authenticated, but a rule of the service refused it (a self-approval, a host
+            # not on the webhook allowlist): its own words, not a hint about the token.
+            raise errors.from_dict(body)
         if code in (401, 403):
             raise errors.AccessDenied(
                 f"the server at {self.base} refused the request ({code} "
