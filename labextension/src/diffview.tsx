@@ -3,7 +3,7 @@ import { refreshIcon, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { DiffSection, IDiff } from './api';
 import { DiffSections, DiffState, DIFF_SECTIONS, SectionCount } from './components/diff/sections';
-import { RunLabel, sectionLabel, Summary } from './components/diff/values';
+import { IDiffProps, RunLabel, sectionLabel, Summary } from './components/diff/values';
 import { StatusBadge } from './components/table';
 import { DiffModel } from './diffmodel';
 import { formatDateTime, formatDuration, formatTime } from './format';
@@ -101,12 +101,7 @@ export function DiffPage(props: { model: DiffModel; trans: TranslationBundle; op
 }
 
 /** The title, the toolbar (show unchanged, refresh) and links to the sections. */
-function DiffHeader(props: {
-  model: DiffModel;
-  diff: IDiff;
-  trans: TranslationBundle;
-  onSection: (section: DiffSection) => void;
-}): JSX.Element {
+function DiffHeader(props: IDiffProps & { onSection: (section: DiffSection) => void }): JSX.Element {
   const { model, diff, trans, onSection } = props;
   return (
     <header className="jp-mlp-DiffHeader">

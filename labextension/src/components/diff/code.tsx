@@ -1,8 +1,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 import { IDiff, IDiffCellOp, IDiffCodePair } from '../../api';
-import { DiffModel } from '../../diffmodel';
-import { RunLabel } from './values';
+import { IDiffProps, RunLabel } from './values';
 
 /** The class of a unified diff line: added, deleted, a hunk or file header, or context. */
 export function lineKind(line: string, index: number): 'add' | 'del' | 'hunk' | 'header' | 'context' {
@@ -151,7 +150,7 @@ function pairCounts(pair: IDiffCodePair, trans: TranslationBundle): string {
  * for scripts, line by line. With three or more runs, a picker chooses the
  * other run.
  */
-export function CodeDiff(props: { model: DiffModel; diff: IDiff; trans: TranslationBundle }): JSX.Element {
+export function CodeDiff(props: IDiffProps): JSX.Element {
   const { model, diff, trans } = props;
   const other = model.codeRun;
   const pair = diff.code.pairs.find(p => p.a === 0 && p.b === other) ?? diff.code.pairs[0];

@@ -13,10 +13,9 @@ import {
   Range,
   scale
 } from '../../chart';
-import { DiffModel } from '../../diffmodel';
 import { formatCount, formatDuration, formatValue } from '../../format';
 import { Axes, MARGIN, useWidth, ZoomOverlay } from '../chartframe';
-import { RunLabel, runColor } from './values';
+import { IDiffProps, RunLabel, runColor } from './values';
 
 /** Where metrics are read, as the server's `at`: its label in the picker. */
 function atLabel(diff: IDiff, trans: TranslationBundle): string {
@@ -50,7 +49,7 @@ export function improves(delta: number | null, direction: 'min' | 'max'): boolea
 }
 
 /** Where to read the metrics: last, the best step of a metric, a step. */
-function AtPicker(props: { model: DiffModel; diff: IDiff; trans: TranslationBundle }): JSX.Element {
+function AtPicker(props: IDiffProps): JSX.Element {
   const { model, diff, trans } = props;
   const mode = model.at === 'last' ? 'last' : model.at.startsWith('best:') ? model.at : 'step';
   const [step, setStep] = React.useState(/^\d+$/.test(model.at) ? model.at : '');
@@ -124,7 +123,7 @@ function valueOf(r: IDiffMetricRun | null, kind: 'at' | 'last' | 'best'): { valu
  * best on each run; for two runs the difference, coloured by whether it is
  * an improvement; the run best at `at` is marked.
  */
-export function MetricsTable(props: { model: DiffModel; diff: IDiff; trans: TranslationBundle }): JSX.Element {
+export function MetricsTable(props: IDiffProps): JSX.Element {
   const { model, diff, trans } = props;
   const two = diff.runs.length === 2;
   const kinds: ('at' | 'last' | 'best')[] = diff.at.mode === 'last' ? ['last', 'best'] : ['at', 'last', 'best'];
@@ -224,7 +223,7 @@ let clipCounter = 0;
  * One chart per metric with every run's downsampled curve overlaid, by step
  * or by time since each run started; drag to zoom, double-click to reset.
  */
-export function Curves(props: { model: DiffModel; diff: IDiff; trans: TranslationBundle }): JSX.Element | null {
+export function Curves(props: IDiffProps): JSX.Element | null {
   const { model, diff, trans } = props;
   const [ref, width] = useWidth<HTMLDivElement>();
   const keys = diff.metrics.map(m => m.key).filter(k => diff.curves.series[k]?.some(c => c && c.value.length));

@@ -5,7 +5,7 @@ import { DiffModel } from '../../diffmodel';
 import { Failure, Loading } from '../states';
 import { CodeDiff } from './code';
 import { Curves, MetricsTable } from './metrics';
-import { artifactFormat, differing, formatAttribute, NoRows, RowsTable, sectionLabel, ValueFormat } from './values';
+import { artifactFormat, differing, formatAttribute, IDiffProps, NoRows, RowsTable, sectionLabel, ValueFormat } from './values';
 
 /** The sections of a diff, in the order the page shows them. */
 export const DIFF_SECTIONS: DiffSection[] = ['params', 'metrics', 'code', 'environment', 'artifacts', 'tags', 'attributes'];
@@ -14,12 +14,9 @@ export const DIFF_SECTIONS: DiffSection[] = ['params', 'metrics', 'code', 'envir
  * Every section of the diff, each titled with how many of its fields differ;
  * `mount` hands each section's element to the page (for jumping to it).
  */
-export function DiffSections(props: {
-  model: DiffModel;
-  diff: IDiff;
-  trans: TranslationBundle;
-  mount?: (section: DiffSection, node: HTMLElement | null) => void;
-}): JSX.Element {
+export function DiffSections(
+  props: IDiffProps & { mount?: (section: DiffSection, node: HTMLElement | null) => void }
+): JSX.Element {
   const { model, diff, trans, mount } = props;
   return (
     <>
@@ -86,7 +83,7 @@ export function SectionCount(props: { diff: IDiff; section: DiffSection; trans: 
   );
 }
 
-function SectionBody(props: { model: DiffModel; diff: IDiff; section: DiffSection; trans: TranslationBundle }): JSX.Element {
+function SectionBody(props: IDiffProps & { section: DiffSection }): JSX.Element {
   const { model, diff, section, trans } = props;
   const counts = diff.counts[section];
   const rows = (list: IDiffRow[], what: string, format?: ValueFormat) =>
@@ -125,7 +122,7 @@ function SectionBody(props: { model: DiffModel; diff: IDiff; section: DiffSectio
 }
 
 /** Python, packages, git and inputs, each as rows; what has no rows is left out. */
-function Environment(props: { model: DiffModel; diff: IDiff; trans: TranslationBundle }): JSX.Element {
+function Environment(props: IDiffProps): JSX.Element {
   const { model, diff, trans } = props;
   const env = diff.environment;
   const parts: [string, string, IDiffRow[]][] = [

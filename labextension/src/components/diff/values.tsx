@@ -4,6 +4,13 @@ import { DiffSection, IDiff, IDiffCounts, IDiffRow, IDiffRun } from '../../api';
 import { DiffModel } from '../../diffmodel';
 import { formatBytes, formatDateTime, formatDuration, formatValue } from '../../format';
 
+/** What every part of the diff page is given: the model, its diff, the strings. */
+export interface IDiffProps {
+  model: DiffModel;
+  diff: IDiff;
+  trans: TranslationBundle;
+}
+
 /** How a value of a row reads: `formatValue` unless a section knows better (durations, sizes). */
 export type ValueFormat = (value: unknown, key: string) => string;
 
@@ -50,12 +57,7 @@ export function differing(counts: IDiffCounts | undefined): number {
 }
 
 /** The one-glance lines, most important first; a click goes to the section. */
-export function Summary(props: {
-  model: DiffModel;
-  diff: IDiff;
-  trans: TranslationBundle;
-  onSection: (section: DiffSection) => void;
-}): JSX.Element {
+export function Summary(props: IDiffProps & { onSection: (section: DiffSection) => void }): JSX.Element {
   const { model, diff, trans, onSection } = props;
   // the server still writes a line ("no differences") when nothing differs
   const nothing = Object.values(diff.counts).every(c => differing(c) === 0);
