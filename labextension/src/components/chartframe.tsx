@@ -1,9 +1,10 @@
 import * as React from 'react';
+import { XAxis } from '../api';
 import { dragRange, IScale, Range } from '../chart';
 
 /**
  * What the run view's charts and the comparison's overlaid curves share: the
- * width of their grid, the axes, and the overlay that reports the pointer and
+ * width of their grid, the step/time switch, the axes, and the overlay that reports the pointer and
  * zooms by dragging (double-click resets).
  */
 
@@ -119,5 +120,29 @@ export function ZoomOverlay(props: {
         onDoubleClick={() => props.onReset()}
       />
     </>
+  );
+}
+
+/** Step or time on the x axis, as two buttons; `labels` names them and the group. */
+export function AxisSwitch(props: {
+  axis: XAxis;
+  onChange: (axis: XAxis) => void;
+  labels: { group: string; step: string; time: string };
+}): JSX.Element {
+  const { axis, labels } = props;
+  return (
+    <span className="jp-mlp-Segmented" role="group" aria-label={labels.group}>
+      {(['step', 'time'] as XAxis[]).map(a => (
+        <button
+          key={a}
+          className={`jp-mlp-Segmented-button${axis === a ? ' jp-mod-selected' : ''}`}
+          aria-pressed={axis === a}
+          data-axis={a}
+          onClick={() => props.onChange(a)}
+        >
+          {a === 'step' ? labels.step : labels.time}
+        </button>
+      ))}
+    </span>
   );
 }

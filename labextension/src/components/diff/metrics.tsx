@@ -14,7 +14,7 @@ import {
   scale
 } from '../../chart';
 import { formatCount, formatDuration, formatValue } from '../../format';
-import { Axes, MARGIN, useWidth, ZoomOverlay } from '../chartframe';
+import { Axes, AxisSwitch, MARGIN, useWidth, ZoomOverlay } from '../chartframe';
 import { IDiffProps, RunLabel, runColor } from './values';
 
 /** Where metrics are read, as the server's `at`: its label in the picker. */
@@ -232,19 +232,11 @@ export function Curves(props: IDiffProps): JSX.Element | null {
   return (
     <section className="jp-mlp-Charts jp-mlp-DiffCurves" aria-label={trans.__('Metric curves')}>
       <div className="jp-mlp-Charts-toolbar">
-        <span className="jp-mlp-Segmented" role="group" aria-label={trans.__('Align curves by')}>
-          {(['step', 'time'] as XAxis[]).map(axis => (
-            <button
-              key={axis}
-              className={`jp-mlp-Segmented-button${model.axis === axis ? ' jp-mod-selected' : ''}`}
-              aria-pressed={model.axis === axis}
-              data-axis={axis}
-              onClick={() => model.setAxis(axis)}
-            >
-              {axis === 'step' ? trans.__('Step') : trans.__('Time since start')}
-            </button>
-          ))}
-        </span>
+        <AxisSwitch
+          axis={model.axis}
+          onChange={axis => model.setAxis(axis)}
+          labels={{ group: trans.__('Align curves by'), step: trans.__('Step'), time: trans.__('Time since start') }}
+        />
         <span className="jp-mlp-DiffLegend">
           {diff.runs.map((run, i) => (
             <RunLabel key={run.id} run={run} index={i} />

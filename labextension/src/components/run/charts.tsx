@@ -18,7 +18,7 @@ import {
   timeTicks
 } from '../../chart';
 import { formatCount, formatDateTime, formatValue } from '../../format';
-import { Axes, MARGIN, useWidth, ZoomOverlay } from '../chartframe';
+import { Axes, AxisSwitch, MARGIN, useWidth, ZoomOverlay } from '../chartframe';
 import { IChart, MAX_CHARTS, RunModel } from '../../runmodel';
 
 const HEIGHT = 200;
@@ -51,18 +51,11 @@ export function ChartGrid(props: { model: RunModel; trans: TranslationBundle }):
   return (
     <section className="jp-mlp-Charts" aria-label={trans.__('Metric charts')}>
       <div className="jp-mlp-Charts-toolbar">
-        <span className="jp-mlp-Segmented" role="group" aria-label={trans.__('X axis')}>
-          {(['step', 'time'] as XAxis[]).map(axis => (
-            <button
-              key={axis}
-              className={`jp-mlp-Segmented-button${model.axis === axis ? ' jp-mod-selected' : ''}`}
-              aria-pressed={model.axis === axis}
-              onClick={() => model.setAxis(axis)}
-            >
-              {axis === 'step' ? trans.__('Step') : trans.__('Time')}
-            </button>
-          ))}
-        </span>
+        <AxisSwitch
+          axis={model.axis}
+          onChange={axis => model.setAxis(axis)}
+          labels={{ group: trans.__('X axis'), step: trans.__('Step'), time: trans.__('Time') }}
+        />
         <label className="jp-mlp-Check">
           <input type="checkbox" checked={model.log} onChange={e => model.setLog(e.target.checked)} />
           {trans.__('Log scale')}
