@@ -176,9 +176,9 @@ export function MetricsTable(props: IDiffProps): JSX.Element {
                       >
                         {value === null ? '—' : formatValue(value)}
                         {r && r.nonfinite > 0 && k === 0 && (
-                          <span className="jp-mlp-muted" title={trans.__('NaN/inf points')}>
+                          <span className="jp-mlp-muted" title={trans.__('points that are NaN or ±inf')}>
                             {' '}
-                            ({r.nonfinite} NaN)
+                            {trans.__('(%1 NaN/inf)', r.nonfinite)}
                           </span>
                         )}
                       </td>
