@@ -207,3 +207,17 @@ def test_the_same_run_twice_or_an_unknown_run_is_refused(transport):
         transport.diff([a["id"], "exp/base"])
     with pytest.raises(NotFound):
         transport.diff([a["id"], "f" * 32])
+
+
+def test_a_run_without_captures_is_named_not_counted_as_removed(transport):
+    a = transport.create_run("exp", "with")
+    b = transport.create_run("exp", "without", captures=None)
+    transport.put_capture(a["id"], "code", cells("import numpy", "train()"))
+    transport.put_capture(a["id"], "environment", {"python": "3.11.7",
+                                                   "packages": {"numpy": "2.0.1"}})
+    d = Diff(transport.diff([a["id"], b["id"]]))
+    pair = d.code["pairs"][0]
+    assert pair["missing"] == [1] and pair["ops"] == [] and pair["removed"] == 0
+    assert "without captured no code" in d.summary
+    assert d.environment["missing"] == [1] and d.environment["packages"] == []
+    assert not [s for s in d.summary if "numpy" in s or "python" in s]

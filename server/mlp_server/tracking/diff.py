@@ -194,12 +194,20 @@ def _attributes(r: dict) -> dict[str, Any]:
             "start_time": r["start_time"]}
 
 
-def _rows(per_run: list[dict[str, Any]]) -> list[dict]:
+def _rows(per_run: list[dict[str, Any]], skip: list[int] = ()) -> list[dict]:
     keys = sorted({k for d in per_run for k in d})
-    return [_row(k, [d.get(k) for d in per_run]) for k in keys]
+    return [_row(k, [d.get(k) for d in per_run], skip) for k in keys]
 
 
-def _row(key: str, values: list[Any]) -> dict:
+def _row(key: str, values: list[Any], skip: list[int] = ()) -> dict:
+    """A field's values per run; runs in ``skip`` have no record of it (unknown, not
+    missing) and are left out of its status and score."""
+    if skip:
+        known = [v for i, v in enumerate(values) if i not in skip]
+        row = _row(key, known) if len(known) >= 2 else {
+            "status": "same", "numeric": False, "score": 0.0}
+        return {"key": key, "values": values, "status": row["status"],
+                "numeric": row["numeric"], "score": row["score"]}
     status = _status(values)
     nums = [_num(v) for v in values]
     numeric = all(v is None or x is not None for v, x in zip(values, nums, strict=True)) and \
@@ -387,6 +395,13 @@ def _code(codes: list[dict | None]) -> dict:
     pairs = []
     for k in range(1, len(parsed)):
         (ka, a), (kb, b) = parsed[0], parsed[k]
+        if "none" in (ka, kb):
+            # A run that captured no code (capture=False, an interactive session): nothing
+            # to compare, rather than every cell of the other 'removed' or 'added'.
+            pairs.append({"a": 0, "b": k, "ops": [], "script_diff": None, "changed": 0,
+                          "added": 0, "removed": 0, "moved": 0, "same": 0,
+                          "missing": [i for i, kind in ((0, ka), (k, kb)) if kind == "none"]})
+            continue
         if ka == kb == "script":
             lines = _udiff(a[0]["source"], b[0]["source"])
             same = not lines
@@ -484,15 +499,18 @@ def _udiff(x: str, y: str) -> list[str]:
 
 
 def _environment(captures: list[dict]) -> dict:
-    envs = [c.get("environment") or {} for c in captures]
+    envs = [c.get("environment") for c in captures]
     gits = [c.get("git") or {} for c in captures]
     inputs = [c.get("inputs") or {} for c in captures]
-    packages = _rows([e.get("packages") or {} for e in envs])
+    # Runs without an environment capture are left out of the package rows (their packages
+    # are unknown, not removed); "missing" names them.
+    missing = [i for i, e in enumerate(envs) if not e]
+    packages = _rows([(e or {}).get("packages") or {} for e in envs], skip=missing)
     git = [_row(f, [g.get(f) if g else None for g in gits]) for f in ("commit", "branch", "dirty")]
     ins = _rows([{k: (v.get("digest") if isinstance(v, dict) else v) for k, v in i.items()}
                  for i in inputs])
-    return {"python": _row("python", [e.get("python") for e in envs]),
-            "packages": packages, "git": git, "inputs": ins}
+    return {"python": _row("python", [(e or {}).get("python") for e in envs], skip=missing),
+            "packages": packages, "git": git, "inputs": ins, "missing": missing}
 
 
 def _artifacts(runs: list[dict]) -> list[dict]:
@@ -595,7 +613,10 @@ def _summary(doc: dict, n: int) -> list[dict]:
     add("params", doc["params"], pair, "params")
     add("metrics", _metric_order(doc), _metric_line(doc), "metrics")
     for p in doc["code"]["pairs"]:
-        if p["script_diff"]:
+        if p.get("missing"):
+            who = " and ".join(labels[i] for i in p["missing"])
+            lines.append({"section": "code", "text": f"{who} captured no code"})
+        elif p["script_diff"]:
             plus = sum(1 for ln in p["script_diff"] if ln.startswith("+"))
             minus = sum(1 for ln in p["script_diff"] if ln.startswith("-"))
             lines.append({"section": "code", "text": f"script changed: +{plus} −{minus} lines"})
