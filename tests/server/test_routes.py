@@ -13,8 +13,10 @@ ANY_RUN = "0" * 32
 
 
 def concrete(path: str) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: {"run_id": ANY_RUN, "kind": "code"}.get(m[1], "x"),
-                  path)
+    # A value each path parameter's pattern accepts (ids are numbers, decisions are words).
+    values = {"run_id": ANY_RUN, "kind": "code", "request_id": "1", "hook_id": "1",
+              "decision": "approve"}
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "x"), path)
 
 
 def api(server, method, path, **kw):
