@@ -86,7 +86,10 @@ def set_model_policy(name: str, policy: Mapping | None) -> dict:
     return _reg("update_model", name=name, policy=dict(policy))
 
 
-def set_model_description(name: str, description: str) -> dict:
+def set_model_description(name: str, description: str, version: int | None = None) -> dict:
+    """The description of a model, or of one of its versions (audited)."""
+    if version is not None:
+        return _reg("update_version", name=name, version=version, description=description)
     return _reg("update_model", name=name, description=description)
 
 

@@ -204,3 +204,19 @@ def test_webhooks_need_an_allowed_host(transport):
         reg(transport, "add_webhook", url="https://evil.example.com/hook", secret="s" * 16)
     with pytest.raises(InvalidInput, match="http"):
         reg(transport, "add_webhook", url="ftp://x/hook", secret="s" * 16)
+
+
+def test_descriptions_and_tags_of_models_and_versions_are_kept_and_audited(transport, tmp_path):
+    r = model_run(transport, tmp_path)
+    reg(transport, "register", run_ref=r["id"], name="churn")
+    reg(transport, "update_model", name="churn", description="churn classifier")
+    reg(transport, "update_version", name="churn", version=1, description="first cut")
+    reg(transport, "set_tags", name="churn", tags={"team": "ads"})
+    reg(transport, "set_tags", name="churn", tags={"data": "2026-10"}, version=1)
+    m = reg(transport, "get_model", name="churn")
+    assert m["description"] == "churn classifier" and m["tags"] == {"team": "ads"}
+    v = m["versions"][0]
+    assert v["description"] == "first cut" and v["tags"] == {"data": "2026-10"}
+    actions = [(e["action"], e["version"]) for e in reg(transport, "audit", name="churn")]
+    assert ("description_changed", None) in actions and ("description_changed", 1) in actions
+    assert ("tag_set", 1) in actions

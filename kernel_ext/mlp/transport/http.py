@@ -308,6 +308,8 @@ class HttpTransport(Transport):
             "update_model": lambda: self._json("PATCH", m, retry=False,
                                                json=body("description", "policy",
                                                          "reset_policy")),
+            "update_version": lambda: self._json("PATCH", f"{m}/versions/{q(kw['version'])}",
+                                                 retry=False, json=body("description")),
             "set_tags": lambda: self._json("POST", f"{m}/tags", retry=False,
                                            json=body("tags", "version")),
             "register": lambda: self._json("POST", f"{m}/versions", retry=False, json={

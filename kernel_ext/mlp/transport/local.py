@@ -162,6 +162,6 @@ def _store_errors() -> Iterator[None]:
 
 
 #: Registry calls that act as someone (in-process: the OS user running this process).
-_ACTS_AS_USER = {"create_model", "update_model", "set_tags", "register", "set_alias",
+_ACTS_AS_USER = {"create_model", "update_model", "update_version", "set_tags", "register", "set_alias",
                  "delete_alias", "request_transition", "approve", "reject", "cancel",
                  "add_webhook", "remove_webhook"}

@@ -102,6 +102,13 @@ class VersionHandler(RegistryHandler):
     async def get(self, name: str, ref: str):
         self.reply(await self.call(self.registry.resolve, name, ref))
 
+    @web.authenticated
+    @authorized
+    async def patch(self, name: str, ref: str):
+        self.reply(await self.call(
+            self.registry.update_version, name, ref, user=self.identity,
+            description=self.field(self.body(), "description", str, True)))
+
 
 class AliasHandler(RegistryHandler):
     @web.authenticated
@@ -225,7 +232,8 @@ ROUTES = [
     (f"registry/models/{NAME}/versions", VersionsHandler, {
         "post": "Register version N+1 from a run's model artifact (run, artifact)"}),
     (f"registry/models/{NAME}/versions/(?P<ref>[^/]+)", VersionHandler, {
-        "get": "A version by number, @alias or @stage"}),
+        "get": "A version by number, @alias or @stage",
+        "patch": "Change a version's description (audited)"}),
     (f"registry/models/{NAME}/aliases/(?P<alias>[^/]+)", AliasHandler, {
         "put": "Point an alias at a version", "delete": "Remove an alias"}),
     (f"registry/models/{NAME}/audit", AuditHandler, {"get": "A model's audit log "

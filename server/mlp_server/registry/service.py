@@ -179,6 +179,23 @@ class RegistryService:
                          .values(**values))
         return self.get_model(name)
 
+    def update_version(self, name: str, version: int | str, *, user: str | None,
+                       description: str) -> dict:
+        """Change a version's description (audited)."""
+        if not isinstance(description, str):
+            raise InvalidInput("description must be text", field="description")
+        now = self.clock()
+        with self.store.write() as conn:
+            m = self._model(conn, name, lock=True)
+            v = self._version(conn, m, version)
+            if v.description != description:
+                conn.execute(update(model_versions).where(
+                    model_versions.c.model_id == m.id, model_versions.c.version == v.version)
+                    .values(description=description))
+                self._audit(conn, now, user, m.id, name, v.version, "description_changed",
+                            v.description, description)
+        return self.get_version(name, version)
+
     def set_tags(self, name: str, tags: Mapping[str, Any], version: int | None = None, *,
                  user: str | None) -> None:
         now = self.clock()
