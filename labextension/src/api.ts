@@ -76,6 +76,134 @@ export interface IRunDetail extends Omit<IRun, 'metrics'> {
   metrics: Record<string, IMetricSummary>;
   artifacts?: IArtifact[];
   children?: string[];
+  /** The registered model versions made from this run (servers with a registry). */
+  models?: IRunModelVersion[];
+}
+
+/** A model version as a run names it. */
+export interface IRunModelVersion {
+  name: string;
+  version: number;
+  stage: Stage;
+}
+
+/** A model version's stage. */
+export type Stage = 'none' | 'staging' | 'production' | 'archived';
+
+/** The stages a version may be asked to move to. */
+export const STAGES: Stage[] = ['none', 'staging', 'production', 'archived'];
+
+/** A registered model as the list shows it (`GET registry/models`). */
+export interface IModelSummary {
+  name: string;
+  description: string | null;
+  updated_at: number | null;
+  created_by: string | null;
+  latest_version: number | null;
+  versions: number;
+  stages: { staging: number[]; production: number[] };
+  aliases: Record<string, number>;
+  pending_requests: number;
+}
+
+/** One version of a model. */
+export interface IModelVersion {
+  name: string;
+  version: number;
+  run_id: string;
+  artifact: string;
+  source: string;
+  stage: Stage;
+  description: string | null;
+  info: Record<string, unknown>;
+  created_at: number;
+  created_by: string | null;
+  stage_changed_at: number | null;
+  aliases?: string[];
+  tags?: Record<string, string>;
+}
+
+/** What a stage's gate asks: approvals from others, metric checks, a validation function. */
+export interface IGate {
+  approvals: number;
+  checks: string[];
+  validation?: string | null;
+  [key: string]: unknown;
+}
+
+/** One check of a gate, judged on the version's source run. */
+export interface ICheckResult {
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** One review of a request. */
+export interface IReview {
+  user: string;
+  decision: 'approve' | 'reject';
+  comment: string | null;
+  at: number;
+}
+
+/** A request's status: open while pending or approved (approved, a check still failing). */
+export type RequestStatus = 'pending' | 'approved' | 'applied' | 'rejected' | 'cancelled';
+
+/** A stage transition request (`GET registry/requests/{id}`). */
+export interface ITransitionRequest {
+  id: number;
+  name: string;
+  version: number;
+  from_stage: Stage;
+  to_stage: Stage;
+  status: RequestStatus;
+  requested_by: string;
+  requested_at: number;
+  comment: string | null;
+  gate: IGate;
+  /** The gate as last judged: approvals had, each check's result (null until judged). */
+  checks: { approvals: { needed: number; have: string[] }; checks: ICheckResult[] } | null;
+  decided_at: number | null;
+  /** What is missing (open), or why it was rejected. */
+  reason: string | null;
+  reviews: IReview[];
+}
+
+/** A model in full (`GET registry/models/{name}`): versions newest first, open requests. */
+export interface IModelDetail {
+  name: string;
+  description: string | null;
+  created_at: number;
+  created_by: string | null;
+  updated_at: number | null;
+  tags: Record<string, string>;
+  aliases: Record<string, number>;
+  policy: Record<string, unknown>;
+  policy_is_default: boolean;
+  versions: IModelVersion[];
+  open_requests: ITransitionRequest[];
+}
+
+/** One registry change: who, when, what, from → to, the comment. */
+export interface IAuditEvent {
+  id: number;
+  at: number;
+  actor: string | null;
+  model: string;
+  version: number | null;
+  action: string;
+  from: string | null;
+  to: string | null;
+  comment: string | null;
+  request_id: number | null;
+}
+
+/** A decision on a request: approve or reject (someone else's), cancel (your own). */
+export type Decision = 'approve' | 'reject' | 'cancel';
+
+/** A request is open while its gate is not met. */
+export function isOpen(request: ITransitionRequest): boolean {
+  return request.status === 'pending' || request.status === 'approved';
 }
 
 /** What a chart's x axis counts: the step logged, or the wall-clock time (epoch seconds). */
@@ -648,6 +776,55 @@ export class MLPClient {
       params.set('max_points', String(Math.min(10000, Math.max(16, Math.round(query.maxPoints)))));
     }
     return readDiff(await this.request<IDiff>(`diff?${params}`));
+  }
+
+  /** Registered models with latest version, stages, aliases and open requests; `like` filters names (`churn*`). */
+  async models(like?: string): Promise<IModelSummary[]> {
+    const q = like && like.trim() ? `?${new URLSearchParams({ like: like.trim() })}` : '';
+    const body = await this.request<{ models: IModelSummary[] }>(`registry/models${q}`);
+    return body.models ?? [];
+  }
+
+  /** One model: its versions (newest first), aliases, policy and open requests. */
+  model(name: string): Promise<IModelDetail> {
+    return this.request<IModelDetail>(`registry/models/${encodeURIComponent(name)}`);
+  }
+
+  /** Transition requests, of one model and/or with these statuses. */
+  async transitionRequests(query: { model?: string; status?: RequestStatus[] } = {}): Promise<ITransitionRequest[]> {
+    const params = new URLSearchParams();
+    if (query.model) {
+      params.set('model', query.model);
+    }
+    (query.status ?? []).forEach(s => params.append('status', s));
+    const qs = params.toString();
+    const body = await this.request<{ requests: ITransitionRequest[] }>(`registry/requests${qs ? `?${qs}` : ''}`);
+    return body.requests ?? [];
+  }
+
+  /** Ask to move a version to a stage; applied at once when its gate needs no approval and its checks pass. */
+  requestTransition(model: string, version: number, stage: Stage, comment?: string): Promise<ITransitionRequest> {
+    const body: Record<string, unknown> = { model, version, stage };
+    if (comment && comment.trim()) {
+      body.comment = comment.trim();
+    }
+    return this.request<ITransitionRequest>('registry/requests', { method: 'POST', body: JSON.stringify(body) });
+  }
+
+  /** Approve or reject a request (never your own: `AccessDenied`), or cancel your own. */
+  decide(requestId: number, decision: Decision, comment?: string): Promise<ITransitionRequest> {
+    const body = comment && comment.trim() ? { comment: comment.trim() } : {};
+    return this.request<ITransitionRequest>(`registry/requests/${requestId}/${decision}`, {
+      method: 'POST',
+      body: JSON.stringify(body)
+    });
+  }
+
+  /** A model's audit log, oldest first (the whole registry's without a name). */
+  async audit(name?: string, limit = 1000): Promise<IAuditEvent[]> {
+    const path = name ? `registry/models/${encodeURIComponent(name)}/audit` : 'registry/audit';
+    const body = await this.request<{ events: IAuditEvent[] }>(`${path}?limit=${limit}`);
+    return body.events ?? [];
   }
 
   /** A JSON request under the API path; refusals become `MLPError`. */

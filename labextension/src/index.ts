@@ -19,6 +19,8 @@ import { DiffModel, IDiffViewState } from './diffmodel';
 import { DiffView } from './diffview';
 import { IRunsState, RunsModel } from './model';
 import { RunsPanel } from './panel';
+import { IRegistryState, ModelPageModel, ModelsModel } from './registrymodel';
+import { RegistryView } from './registryview';
 import { IRunViewState, RunModel } from './runmodel';
 import { RunView } from './runview';
 
@@ -27,10 +29,12 @@ export type { IExperiment, IInfo, IRun, IRunPage, ISearchQuery } from './api';
 export { RunsModel } from './model';
 export { RunModel } from './runmodel';
 export { DiffModel } from './diffmodel';
+export { ModelPageModel, ModelsModel } from './registrymodel';
 export { linkedRun, OPEN_RUN_LINK } from './links';
 
 const PLUGIN_ID = 'jupyter-mlp-labextension:plugin';
 const STATE_KEY = 'jupyter-mlp:runs';
+const REGISTRY_STATE_KEY = 'jupyter-mlp:registry';
 
 export namespace CommandIDs {
   export const showRuns = 'mlp:show-runs';
@@ -39,6 +43,10 @@ export namespace CommandIDs {
   export const openRun = 'mlp:open-run';
   /** Compare runs in the main area: args `{runs}` (ids or references, baseline first), optional `at`, `onlyChanged`, `axis`. */
   export const compare = 'mlp:compare';
+  /** Open a registered model in the main area: args `{name}`. */
+  export const openModel = 'mlp:open-model';
+  /** Show the model registry in the sidebar. */
+  export const showRegistry = 'mlp:show-registry';
 }
 
 const plugin: JupyterFrontEndPlugin<RunsModel> = {
@@ -60,13 +68,16 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
     const model = new RunsModel({ client });
     const openRun = (runId: string) => void app.commands.execute(CommandIDs.openRun, { runId });
     const compareRuns = (runs: string[]) => void app.commands.execute(CommandIDs.compare, { runs });
-    const panel = new RunsPanel(model, translator ?? nullTranslator, openRun, compareRuns);
+    const openModel = (name: string) => void app.commands.execute(CommandIDs.openModel, { name });
+    const models = new ModelsModel({ client });
+    const panel = new RunsPanel(model, translator ?? nullTranslator, openRun, compareRuns, { model: models, openModel });
     app.shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, panel.id);
 
     const tracker = new WidgetTracker<MainAreaWidget<RunView>>({ namespace: 'mlp-run' });
     const actions: IRunActions = {
       openRun,
+      openModel,
       serverPath: path => serverPath(path, PageConfig.getOption('serverRoot')),
       openPath: path => {
         if (app.commands.hasCommand('docmanager:open')) {
@@ -147,6 +158,53 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
       name: widget => widget.content.model.runIds.join(',')
     });
 
+    // who "you" are, to disable approving your own request: the identity the server
+    // authenticated (`GET /api/me`, which JupyterLab 4.0 and later load at start)
+    let me: string | null = null;
+    const user = app.serviceManager.user;
+    void user?.ready.then(() => {
+      me = user.identity?.username ?? null;
+      modelViews.forEach(w => w.content.model.setMe(me));
+    }, () => undefined);
+    const modelViews = new WidgetTracker<MainAreaWidget<RegistryView>>({ namespace: 'mlp-model' });
+    app.commands.addCommand(CommandIDs.openModel, {
+      label: trans.__('Open Registered Model'),
+      execute: args => {
+        const name = String(args.name ?? '').trim();
+        if (!name) {
+          return;
+        }
+        const open = modelViews.find(w => w.content.model.name === name);
+        if (open) {
+          app.shell.activateById(open.id);
+          return open;
+        }
+        const pageModel = new ModelPageModel({ client, name, me, pollInterval });
+        const view = new RegistryView({ model: pageModel, openRun, translator: translator ?? nullTranslator });
+        const widget = new MainAreaWidget({ content: view });
+        widget.id = `jp-mlp-model-${encodeURIComponent(name)}`;
+        widget.addClass('jp-mlp-ModelWidget');
+        void modelViews.add(widget);
+        app.shell.add(widget, 'main');
+        app.shell.activateById(widget.id);
+        void pageModel.refresh();
+        return widget;
+      }
+    });
+    restorer?.restore(modelViews, {
+      command: CommandIDs.openModel,
+      args: widget => widget.content.model.toJSON() as unknown as ReadonlyPartialJSONObject,
+      name: widget => widget.content.model.name
+    });
+    app.commands.addCommand(CommandIDs.showRegistry, {
+      label: trans.__('Show the Model Registry'),
+      execute: () => {
+        models.setOpen(true);
+        app.shell.activateById(panel.id);
+      }
+    });
+    palette?.addItem({ command: CommandIDs.showRegistry, category: trans.__('ML Platform') });
+
     // `%mlp show` output links here, in any notebook or console output (links.ts);
     // caught before JupyterLab's own link handling, which would open the href
     const follow = (event: Event) => {
@@ -179,6 +237,8 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
           pollInterval = settings.get('pollInterval').composite as number;
           model.setPollInterval(pollInterval);
           diffs.forEach(w => w.content.model.setPollInterval(pollInterval));
+          models.setPollInterval(pollInterval);
+          modelViews.forEach(w => w.content.model.setPollInterval(pollInterval));
           void model.setPageSize(settings.get('pageSize').composite as number);
         };
         apply();
@@ -186,6 +246,12 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
       }, reason => console.error('jupyter-mlp: could not load settings', reason));
     }
 
+    void Promise.all([state?.fetch(REGISTRY_STATE_KEY), app.restored]).then(([saved]) => {
+      models.restore((saved ?? null) as Partial<IRegistryState> | null);
+      models.stateChanged.connect((_, value) => {
+        void state?.save(REGISTRY_STATE_KEY, value as unknown as ReadonlyPartialJSONObject);
+      });
+    });
     void Promise.all([state?.fetch(STATE_KEY), app.restored]).then(([saved]) => {
       model.stateChanged.connect((_, value) => {
         void state?.save(STATE_KEY, value as unknown as ReadonlyPartialJSONObject);

@@ -7,8 +7,10 @@ import { HealthStrip } from './components/health';
 import { RunsState } from './components/states';
 import { ColumnPicker, Pager, RunsTable } from './components/table';
 import { MAX_COMPARED } from './diffmodel';
+import { ModelList } from './components/registry/list';
 import { mlpIcon } from './icons';
 import { RunsModel } from './model';
+import { ModelsModel } from './registrymodel';
 import { ModelWidget } from './visible';
 
 /** The ML Platform sidebar: health, experiments, the filter and the runs of the model. */
@@ -21,10 +23,14 @@ export class RunsPanel extends ModelWidget {
     model: RunsModel,
     translator: ITranslator = nullTranslator,
     openRun?: (runId: string) => void,
-    compareRuns?: (runIds: string[]) => void
+    compareRuns?: (runIds: string[]) => void,
+    registry?: { model: ModelsModel; openModel: (name: string) => void }
   ) {
     super();
     this.model = model;
+    this.registry = registry?.model ?? null;
+    this._openModel = registry?.openModel;
+    this.registry?.changed.connect(() => this.setActive(this.isVisible), this);
     this._openRun = openRun;
     this._compareRuns = compareRuns;
     this._trans = translator.load('jupyter_mlp');
@@ -35,15 +41,62 @@ export class RunsPanel extends ModelWidget {
   }
 
   readonly model: RunsModel;
+  /** The model registry's list, shown instead of the runs when `registry.open`. */
+  readonly registry: ModelsModel | null;
+
+  /** Only the section shown polls: the runs, or the registry. */
+  protected setActive(active: boolean): void {
+    const registry = this.registry?.open ?? false;
+    this.model.setActive(active && !registry);
+    this.registry?.setActive(active && registry);
+  }
 
   render(): JSX.Element {
+    const runs = () => <RunsBrowser model={this.model} trans={this._trans} onOpen={this._openRun} onCompare={this._compareRuns} />;
+    const registry = this.registry;
+    if (!registry) {
+      return <UseSignal signal={this.model.changed}>{runs}</UseSignal>;
+    }
     return (
-      <UseSignal signal={this.model.changed}>
-        {() => <RunsBrowser model={this.model} trans={this._trans} onOpen={this._openRun} onCompare={this._compareRuns} />}
+      <UseSignal signal={registry.changed}>
+        {() => (
+          <div className="jp-mlp-Browser">
+            <header className="jp-mlp-Header">
+              <h2 className="jp-mlp-Title">{this._trans.__('ML Platform')}</h2>
+              <button
+                className="jp-mlp-IconButton"
+                title={this._trans.__('Refresh now')}
+                onClick={() => void (registry.open ? registry.refresh() : this.model.refresh())}
+              >
+                <refreshIcon.react tag="span" />
+              </button>
+            </header>
+            <div className="jp-mlp-Sections" role="tablist" aria-label={this._trans.__('ML Platform sections')}>
+              {([false, true] as const).map(open => (
+                <button
+                  key={String(open)}
+                  role="tab"
+                  data-section={open ? 'registry' : 'runs'}
+                  className={`jp-mlp-Tab${registry.open === open ? ' jp-mod-selected' : ''}`}
+                  aria-selected={registry.open === open}
+                  onClick={() => registry.setOpen(open)}
+                >
+                  {open ? this._trans.__('Registry') : this._trans.__('Runs')}
+                </button>
+              ))}
+            </div>
+            {registry.open ? (
+              <ModelList model={registry} trans={this._trans} onOpen={this._openModel} />
+            ) : (
+              <UseSignal signal={this.model.changed}>{() => runs()}</UseSignal>
+            )}
+          </div>
+        )}
       </UseSignal>
     );
   }
 
+  private _openModel?: (name: string) => void;
   private _compareRuns?: (runIds: string[]) => void;
   private _openRun?: (runId: string) => void;
   private _trans: TranslationBundle;
@@ -61,7 +114,7 @@ function RunsBrowser(props: {
   const { model, trans, onOpen, onCompare } = props;
   const selected = model.selection.length;
   return (
-    <div className="jp-mlp-Browser">
+    <div className="jp-mlp-Browser jp-mlp-RunsBrowser">
       <header className="jp-mlp-Header">
         <h2 className="jp-mlp-Title">{trans.__('ML Platform')}</h2>
         <button className="jp-mlp-IconButton" title={trans.__('Refresh now')} onClick={() => void model.refresh()}>

@@ -10,23 +10,28 @@ export interface IActivatable {
 export abstract class ModelWidget extends ReactWidget {
   abstract readonly model: IActivatable;
 
+  /** Tell the model whether the widget is on screen (a widget showing several models splits it). */
+  protected setActive(active: boolean): void {
+    this.model.setActive(active);
+  }
+
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    this.model.setActive(true);
+    this.setActive(true);
   }
 
   protected onAfterHide(msg: Message): void {
     super.onAfterHide(msg);
-    this.model.setActive(false);
+    this.setActive(false);
   }
 
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
-    this.model.setActive(this.isVisible);
+    this.setActive(this.isVisible);
   }
 
   protected onBeforeDetach(msg: Message): void {
-    this.model.setActive(false);
+    this.setActive(false);
     super.onBeforeDetach(msg);
   }
 }

@@ -5,12 +5,15 @@ import * as React from 'react';
 import { IRun } from '../../api';
 import { formatDateTime, formatDuration } from '../../format';
 import { RunModel } from '../../runmodel';
+import { StageBadge } from '../registry/badges';
 import { StatusBadge } from '../table';
 
 /** What a run view can ask of the application around it. */
 export interface IRunActions {
   /** Open another run's view (parent, child). */
   openRun(runId: string): void;
+  /** Open a registered model's view (the versions made from the run). */
+  openModel?(name: string): void;
   /** The path of a file under the Jupyter server's root (null: outside it, or unknown). */
   serverPath?(path: string): string | null;
   /** Open a file of the Jupyter server by its path under the root (the run's notebook). */
@@ -96,6 +99,26 @@ export function RunHeader(props: { model: RunModel; trans: TranslationBundle; ac
             <copyIcon.react tag="span" />
           </button>
         </Fact>
+        {(run.models ?? []).length > 0 && (
+          <Fact label={trans.__('Registered as')}>
+            <span className="jp-mlp-RunHeader-models">
+              {(run.models ?? []).map(m => (
+                <button
+                  key={`${m.name}/${m.version}`}
+                  className="jp-mlp-LinkButton jp-mlp-ModelLink"
+                  data-model={m.name}
+                  data-version={m.version}
+                  disabled={!actions.openModel}
+                  title={trans.__('Open model %1 (version %2, %3)', m.name, m.version, m.stage)}
+                  onClick={() => actions.openModel?.(m.name)}
+                >
+                  {m.name} v{m.version}
+                  {m.stage !== 'none' && <StageBadge stage={m.stage} trans={trans} />}
+                </button>
+              ))}
+            </span>
+          </Fact>
+        )}
         {run.parent_id && (
           <Fact label={trans.__('Parent')}>
             <RunLink run={model.parent} id={run.parent_id} trans={trans} actions={actions} />
