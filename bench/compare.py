@@ -61,9 +61,10 @@ async ([ids, timeout]) => {
   const done = () => {
     const view = document.querySelector('.jp-mlp-DiffView');
     if (!view) return false;
-    if (view.querySelector('.jp-mlp-Diff-error, .jp-mlp-State-error')) return 'error';
-    const summary = view.querySelector('.jp-mlp-Diff-summary li, .jp-mlp-Diff-summary');
-    return summary && summary.textContent.trim().length > 0 ? 'ok' : false;
+    if (view.querySelector('.jp-mlp-State.jp-mlp-mod-error')) return 'error';
+    const summary = view.querySelector('.jp-mlp-DiffSummary-lines li');
+    const curve = view.querySelector('.jp-mlp-DiffCurve-line');
+    return summary && curve ? 'ok' : false;
   };
   const outcome = await new Promise((resolve) => {
     const tick = () => {
@@ -207,7 +208,8 @@ def bench_panel(r: Runner, backend: str, lab: Lab, built: dict, reps: int) -> No
                   "<= 1000", samples_ms=samples, max_ms=max(samples), requests=details,
                   reps=reps, load_avg=load0, load_avg_end=loadavg(),
                   note="the panel's mlp:compare command on the two runs to the diff view's "
-                       "summary painted; median over fresh page loads"))
+                       "summary and first overlaid curve painted; median over fresh page "
+                       "loads"))
     if problems:
         r.errors.append(f"panel/{backend}: " + "; ".join(problems[:10]))
 

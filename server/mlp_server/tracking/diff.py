@@ -93,8 +93,7 @@ def compute(service: Any, refs: Sequence[str], at: Any = "last", only_changed: b
     mode, at_key, at_step = parse_at(at)
     ids: list[str] = []
     seen: dict[str, str] = {}
-    for ref in refs:
-        rid = service.resolve_run(ref, include_deleted=True)
+    for ref, rid in zip(refs, service.resolve_runs(refs, include_deleted=True), strict=True):
         if rid in seen:
             raise InvalidInput(f"{seen[rid]!r} and {ref!r} are the same run ({rid[:8]}); name "
                                f"different runs", field="run")
@@ -220,9 +219,19 @@ def _status(values: list[Any]) -> str:
     present = [v is not None for v in values]
     if len(values) == 2 and present[0] != present[1]:
         return "added" if present[1] else "removed"
-    if len({json.dumps(v, sort_keys=True, default=str) for v in values}) <= 1:
+    if len({_canon(v) for v in values}) <= 1:
         return "same"
     return "changed"
+
+
+def _canon(v: Any) -> Any:
+    """A hashable stand-in for equality: the value itself for plain scalars (1 and 1.0 are
+    equal, as in JSON), its JSON text for containers. NaN equals NaN here."""
+    if v is None or isinstance(v, (str, bool)):
+        return (type(v).__name__, v)
+    if isinstance(v, (int, float)):
+        return ("nan",) if v != v else ("num", v)
+    return ("json", json.dumps(v, sort_keys=True, default=str))
 
 
 def _num(v: Any) -> float | None:
@@ -241,7 +250,7 @@ def _num(v: Any) -> float | None:
 def _score(values: list[Any], nums: list[float | None] | None) -> float:
     """How much the values differ, 0 (all equal) to 1: a missing value or unrelated texts
     score high; numbers by their spread relative to their size."""
-    if len({json.dumps(v, sort_keys=True, default=str) for v in values}) <= 1:
+    if len({_canon(v) for v in values}) <= 1:
         return 0.0
     if any(v is None for v in values):
         return 1.0
@@ -252,7 +261,7 @@ def _score(values: list[Any], nums: list[float | None] | None) -> float:
         lo, hi = min(xs), max(xs)
         scale = max(abs(lo), abs(hi))
         return 0.0 if scale == 0 else round(min(1.0, (hi - lo) / scale), 6)
-    distinct = len({json.dumps(v, sort_keys=True, default=str) for v in values})
+    distinct = len({_canon(v) for v in values})
     return round((distinct - 1) / (len(values) - 1), 6)
 
 

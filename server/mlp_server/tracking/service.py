@@ -740,6 +740,19 @@ class TrackingService:
                                   .where(captures_t.c.run_id.in_(ids),
                                          captures_t.c.kind.in_(kinds))):
                 caps[r.run_id][r.kind] = json.loads(r.payload)
+            # Every history, in as few queries as the points allow (a round trip per run
+            # costs more than decoding on PostgreSQL).
+            hist: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+            batch: list[str] = []
+            points = 0
+            for i in [*ids, None]:
+                n = 0 if i is None else sum(m["count"] or 0 for m in ms.get(i, {}).values())
+                if batch and (i is None or points + n > _DIFF_BATCH_POINTS):
+                    hist.update(self._histories_of(conn, batch))
+                    batch, points = [], 0
+                if i is not None:
+                    batch.append(i)
+                    points += n
         out = []
         for i in ids:
             if i not in rows:
@@ -748,16 +761,39 @@ class TrackingService:
             run.update(params=ps.get(i, {}), tags=ts.get(i, {}), metrics=ms.get(i, {}),
                        artifacts=arts.get(i, []))
             out.append(run)
-        cache: dict[str, dict[str, dict[str, np.ndarray]]] = {}
 
         def history(run_id: str, key: str) -> dict[str, np.ndarray]:
-            if run_id not in cache:
-                cache.clear()  # one run's histories in memory at a time
-                with self.store.read() as conn:
-                    cache[run_id] = _histories(self._chunk_blobs(conn, run_id, None))
-            return cache[run_id][key]
+            return hist[run_id][key]
 
         return out, [caps[i] for i in ids], history
+
+    def _histories_of(self, conn, run_ids: list[str]) -> dict[str, dict]:
+        """{run: {key: history}} of several runs in one query."""
+        c = metric_chunks.c
+        if self.store.dialect == "postgresql":
+            with conn.connection.driver_connection.cursor(binary=True) as cur:
+                cur.execute("SELECT run_id, key, steps, times, vals FROM metric_chunks "
+                            "WHERE run_id = ANY(%s) ORDER BY run_id, key, id", (run_ids,))
+                rows = cur.fetchall()
+        else:
+            rows = [tuple(r) for r in conn.execute(
+                select(c.run_id, c.key, c.steps, c.times, c.vals).where(c.run_id.in_(run_ids))
+                .order_by(c.run_id, c.key, c.id))]
+        per_run: dict[str, list[tuple]] = {}
+        for run_id, *rest in rows:
+            per_run.setdefault(run_id, []).append(tuple(rest))
+        return {r: _histories(v) for r, v in per_run.items()}
+
+    def resolve_runs(self, refs: Sequence[str], include_deleted: bool = False) -> list[str]:
+        """``resolve_run`` of many references; run ids are checked in one query."""
+        hexes = [r.strip() for r in refs if isinstance(r, str) and _RUN_ID.match(r.strip())]
+        known: set[str] = set()
+        if hexes:
+            with self.store.read() as conn:
+                known = set(conn.execute(select(runs.c.id).where(runs.c.id.in_(hexes)))
+                            .scalars())
+        return [r.strip() if isinstance(r, str) and r.strip() in known
+                else self.resolve_run(r, include_deleted) for r in refs]
 
     # -- search --------------------------------------------------------------------
 
@@ -1174,6 +1210,8 @@ def _process_alive(pid: int, started: float | None) -> bool:
 
 #: A metric condition matching at most this many runs is used as a set of run ids.
 FEW_RUNS = 2000
+#: Metric points a diff reads in one query (several runs' histories at once).
+_DIFF_BATCH_POINTS = 4_000_000
 #: Param rows in the first range of a walk in param order (then 4x each time, to 100,000).
 PARAM_RANGE = 400
 
