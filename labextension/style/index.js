@@ -1,3 +1,4 @@
 import './base.css';
 import './runview.css';
 import './diffview.css';
+import './registry.css';

@@ -141,6 +141,25 @@ function actionLabel(action: string, trans: TranslationBundle): string {
   return labels[action] ?? action;
 }
 
+/**
+ * What changed: from → to; only the new value when there was none before (a
+ * version's source); a policy's JSON in the tooltip, too long for the line.
+ */
+function Change(props: { event: IAuditEvent }): JSX.Element | null {
+  const { event: e } = props;
+  if (e.action === 'policy_changed') {
+    return (
+      <span className="jp-mlp-Timeline-change jp-mlp-muted" title={`${e.from ?? '—'}\n→ ${e.to ?? '—'}`}>
+        {' …'}
+      </span>
+    );
+  }
+  if (e.from === null && e.to === null) {
+    return null;
+  }
+  return <span className="jp-mlp-Timeline-change"> {e.from === null ? e.to : `${e.from} → ${e.to ?? '—'}`}</span>;
+}
+
 /** The audit log as a timeline, newest first: who, when, what, which version, from → to, the comment. */
 export function AuditTimeline(props: { events: IAuditEvent[]; trans: TranslationBundle }): JSX.Element {
   const { events, trans } = props;
@@ -159,12 +178,7 @@ export function AuditTimeline(props: { events: IAuditEvent[]; trans: Translation
               <span className="jp-mlp-Timeline-actor">{e.actor ?? trans.__('someone')}</span>{' '}
               <span className="jp-mlp-Timeline-action">{actionLabel(e.action, trans)}</span>
               {e.version !== null && <span className="jp-mlp-Timeline-version"> v{e.version}</span>}
-              {(e.from !== null || e.to !== null) && (
-                <span className="jp-mlp-Timeline-change">
-                  {' '}
-                  {e.from ?? '—'} → {e.to ?? '—'}
-                </span>
-              )}
+              <Change event={e} />
               {e.request_id !== null && <span className="jp-mlp-muted"> #{e.request_id}</span>}
               {e.comment && <q className="jp-mlp-Timeline-comment">{e.comment}</q>}
             </li>
