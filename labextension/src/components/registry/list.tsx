@@ -13,6 +13,8 @@ import { StageBadge } from './badges';
 export function ModelList(props: { model: ModelsModel; trans: TranslationBundle; onOpen?: (name: string) => void }): JSX.Element {
   const { model, trans, onOpen } = props;
   const [draft, setDraft] = React.useState(model.filter);
+  // a filter restored after the first render shows in the box too
+  React.useEffect(() => setDraft(model.filter), [model.filter]);
   return (
     <div className="jp-mlp-Registry">
       <form

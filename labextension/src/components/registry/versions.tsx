@@ -3,7 +3,7 @@ import * as React from 'react';
 import { IAuditEvent, IModelVersion, Stage, STAGES } from '../../api';
 import { formatDateTime } from '../../format';
 import { ModelPageModel } from '../../registrymodel';
-import { StageBadge } from './badges';
+import { StageBadge, stageLabel } from './badges';
 
 /** The versions, newest first: stage, aliases, who made it and when, its run (opens it), a promotion request. */
 export function Versions(props: { model: ModelPageModel; trans: TranslationBundle; openRun: (runId: string) => void }): JSX.Element {
@@ -103,7 +103,7 @@ function PromotionForm(props: { version: IModelVersion; model: ModelPageModel; t
       >
         {choices.map(s => (
           <option key={s} value={s}>
-            {s}
+            {stageLabel(s, trans)}
           </option>
         ))}
       </select>
