@@ -180,6 +180,7 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
           return open;
         }
         const pageModel = new ModelPageModel({ client, name, me, pollInterval });
+        pageModel.acted.connect(() => void models.refresh());
         const view = new RegistryView({ model: pageModel, openRun, translator: translator ?? nullTranslator });
         const widget = new MainAreaWidget({ content: view });
         widget.id = `jp-mlp-model-${encodeURIComponent(name)}`;

@@ -250,6 +250,10 @@ export class ModelPageModel extends Polled {
   get busy(): string | null {
     return this._busy;
   }
+  /** A decision or a promotion request went through (the sidebar's counts are stale). */
+  get acted(): ISignal<this, void> {
+    return this._acted;
+  }
   /** The server's refusal of the last decision or promotion request. */
   get actionError(): MLPError | null {
     return this._actionError;
@@ -315,9 +319,13 @@ export class ModelPageModel extends Polled {
     }
     this._busy = null;
     await this.refresh();
+    if (ok && !this.isDisposed) {
+      this._acted.emit();
+    }
     return ok;
   }
 
+  private _acted = new Signal<this, void>(this);
   private _actionError: MLPError | null = null;
   private _audit: IAuditEvent[] = [];
   private _busy: string | null = null;

@@ -127,12 +127,15 @@ describe('ModelPageModel', () => {
     await m.refresh();
     const seen: (string | null)[] = [];
     m.changed.connect(() => seen.push(m.busy));
+    let acted = 0;
+    m.acted.connect(() => (acted += 1));
     expect(await m.decide(m.requests[0], 'approve', 'looks good')).toBe(true);
     expect(server.calls.find(c => new URL(c.url).pathname.endsWith('/approve'))?.body).toEqual({ comment: 'looks good' });
     expect(seen[0]).toBe('request:7');
     expect(m.busy).toBeNull();
     expect(m.requests).toEqual([]);
     expect(m.actionError).toBeNull();
+    expect(acted).toBe(1);
   });
 
   it('keeps the server\'s refusal of a decision and still reloads', async () => {
@@ -142,8 +145,11 @@ describe('ModelPageModel', () => {
     }));
     const m = page(server);
     await m.refresh();
+    let acted = 0;
+    m.acted.connect(() => (acted += 1));
     expect(await m.decide(m.requests[0], 'approve')).toBe(false);
     expect(m.actionError?.kind).toBe('AccessDenied');
+    expect(acted).toBe(0);
     expect(m.status).toBe('ready');
     m.clearActionError();
     expect(m.actionError).toBeNull();

@@ -165,6 +165,9 @@ def test_bob_approves_alices_request_and_the_audit_shows_it(lab, requests_made, 
     moved = page.locator(f"{VIEW} .jp-mlp-Timeline-event[data-action='stage_changed']")
     assert "none → production" in moved.inner_text()
     assert card(page, "bob").count() == 1  # his own stays open
+    sidebar = page.locator(MODELS, has_text="churn")
+    sidebar.locator(".jp-mlp-StageBadge[data-stage='production']", has_text="v1").wait_for()
+    assert "1 request" in sidebar.locator(".jp-mlp-RequestCount").inner_text()
     shot(page, "registry-approved")
 
     assert api(lab, "registry/models/churn/versions/@production")["version"] == 1
