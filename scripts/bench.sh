@@ -9,7 +9,8 @@
 # panel in chromium on 100k runs), from .venv with --pg-url; they print JSON lines and
 # write bench/results/tracking.jsonl, server.jsonl and panel.jsonl.
 # --only names benchmarks of any script (tracking.py: import, sdk, service, search,
-# create; server.py: ingest, kernels; panel.py: sidebar, runview); a script none of whose
+# create; server.py: ingest, kernels; panel.py: sidebar, runview; compare.py: engine, http,
+# panel; registry.py: registry); a script none of whose
 # benchmarks is named is skipped. The cluster is stopped afterwards, unless it was
 # already running when we began (a `make test` in another terminal keeps its cluster).
 # Exit code: 0 when every benchmark of all three ran (missed targets are listed in the
@@ -44,13 +45,15 @@ while [ $# -gt 0 ]; do
         *) rest+=("$1"); shift ;;
     esac
 done
-tracking_only="" server_only="" panel_only=""
+tracking_only="" server_only="" panel_only="" compare_only="" registry_only=""
 if [ -n "$only" ]; then
     IFS=',' read -r -a names <<<"$only"
     for n in "${names[@]}"; do
         case "$n" in
             ingest|kernels) server_only="${server_only:+$server_only,}$n" ;;
             sidebar|runview) panel_only="${panel_only:+$panel_only,}$n" ;;
+            engine|http|panel) compare_only="${compare_only:+$compare_only,}$n" ;;
+            registry) registry_only=1 ;;
             *) tracking_only="${tracking_only:+$tracking_only,}$n" ;;
         esac
     done
@@ -72,5 +75,16 @@ if [ -z "$only" ] || [ -n "$panel_only" ]; then
     .venv/bin/python bench/panel.py --pg-url "$PG_URL" ${panel_only:+--only "$panel_only"} \
         ${rest[@]+"${rest[@]}"} || prc=$?
     [ "$prc" -eq 0 ] || rc=$prc
+fi
+if [ -z "$only" ] || [ -n "$compare_only" ]; then
+    crc=0
+    .venv/bin/python bench/compare.py --pg-url "$PG_URL" ${compare_only:+--only "$compare_only"} \
+        ${rest[@]+"${rest[@]}"} || crc=$?
+    [ "$crc" -eq 0 ] || rc=$crc
+fi
+if [ -z "$only" ] || [ -n "$registry_only" ]; then
+    rrc=0
+    .venv/bin/python bench/registry.py --pg-url "$PG_URL" ${rest[@]+"${rest[@]}"} || rrc=$?
+    [ "$rrc" -eq 0 ] || rc=$rrc
 fi
 exit "$rc"
