@@ -110,7 +110,8 @@ def delete_alias(name: str, alias: str) -> None:
 
 def request_transition(name: str, version: int | str, stage: str, *,
                        comment: str | None = None) -> dict:
-    """Ask to move a version to ``staging``, ``production``, ``archived`` or ``none``. The
+    """Ask to move a version (a number, ``"@alias"`` or ``"@stage"``) to ``staging``,
+    ``production``, ``archived`` or ``none``. The
     model's gate decides: applied at once when it needs no approval and its checks pass;
     otherwise ``pending`` until others approve (``mlp.approve(request["id"])``)."""
     return _reg("request_transition", name=name, version=version, stage=stage, comment=comment)

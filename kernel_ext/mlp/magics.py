@@ -289,10 +289,7 @@ class MLPMagics(Magics):
         from . import _registry
         from ._registry_view import RequestView
 
-        version = args.version
-        if version.startswith("@"):
-            version = _registry.get_model_version(args.name, version)["version"]
-        return RequestView(_registry.request_transition(args.name, version, args.stage,
+        return RequestView(_registry.request_transition(args.name, args.version, args.stage,
                                                         comment=args.comment))
 
     def _approve(self, args, cell) -> Any:

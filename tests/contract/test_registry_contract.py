@@ -90,6 +90,9 @@ def test_stages_aliases_and_production_archives_the_previous_version(transport, 
     reg(transport, "set_alias", name="churn", alias="champion", version=3)
     reg(transport, "set_alias", name="churn", alias="champion", version=1)
     assert reg(transport, "resolve", name="churn", ref="@champion")["version"] == 1
+    by_alias = reg(transport, "request_transition", name="churn", version="@champion",
+                   stage="staging")
+    assert (by_alias["version"], by_alias["status"]) == (1, "applied")
     with pytest.raises(NotFound, match="no alias 'nope'.*champion"):
         reg(transport, "resolve", name="churn", ref="@nope")
     with pytest.raises(InvalidInput, match="not a stage name"):

@@ -61,6 +61,14 @@ def test_a_held_request_and_self_approval_say_why(ip, churn, capsys):
     assert "an approval must come from someone else" in err and "Traceback" not in err
 
 
+def test_promote_takes_an_alias(ip, churn):
+    mlp.set_alias("churn", "candidate", 1)
+    done = ip.run_line_magic("mlp", "promote churn @candidate staging")
+    assert repr(done).startswith("request #1: churn v1 applied: the version is now in staging")
+    assert "no alias 'nope'" in str(pytest.raises(
+        mlp.errors.NotFound, mlp.request_transition, "churn", "@nope", "staging").value)
+
+
 @pytest.mark.parametrize(("line", "expected"), [
     ("promote churn 1 prod", "invalid choice: 'prod'"),
     ("approve twelve", "a request id is a number such as 12"),

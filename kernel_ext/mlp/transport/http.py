@@ -282,9 +282,8 @@ class HttpTransport(Transport):
         name = kw.get("name")
         m = f"registry/models/{q(name)}" if name is not None else None
         get = {
-            "list_models": lambda: self._json("GET", "registry/models",
-                                              params=body("name_like") and
-                                              {"like": kw["name_like"]})["models"],
+            "list_models": lambda: self._json("GET", "registry/models", params={
+                "like": kw["name_like"]} if kw.get("name_like") else None)["models"],
             "get_model": lambda: self._json("GET", m),
             "resolve": lambda: self._json("GET", f"{m}/versions/{q(kw['ref'])}"),
             "audit": lambda: self._json("GET", f"{m}/audit" if m else "registry/audit", params={

@@ -291,27 +291,6 @@ class RegistryService:
 
     def resolve(self, name: str, ref: str | int) -> dict:
         """A version by number, ``@alias`` or ``@stage`` (the newest version in it)."""
-        if isinstance(ref, str) and ref.startswith("@"):
-            label = ref[1:]
-            with self.store.read() as conn:
-                m = self._model(conn, name)
-                n = conn.execute(select(model_aliases.c.version).where(
-                    model_aliases.c.model_id == m.id, model_aliases.c.alias == label)).scalar()
-                if n is None and label in policies.STAGES:
-                    n = conn.execute(select(func.max(model_versions.c.version)).where(
-                        model_versions.c.model_id == m.id, model_versions.c.stage == label)
-                    ).scalar()
-                    if n is None:
-                        raise NotFound(f"model {name!r} has no version in {label}",
-                                       field="version")
-                if n is None:
-                    known = sorted(conn.execute(select(model_aliases.c.alias).where(
-                        model_aliases.c.model_id == m.id)).scalars())
-                    raise NotFound(f"model {name!r} has no alias {label!r}"
-                                   + (f"; its aliases are {', '.join(known)}" if known else "")
-                                   + f"; stages are {', '.join(policies.STAGES)}",
-                                   field="version")
-            return self.get_version(name, n)
         return self.get_version(name, ref)
 
     def _version_dict(self, r, name: str) -> dict:
@@ -320,17 +299,6 @@ class RegistryService:
                 "description": r.description, "info": json.loads(r.info) if r.info else {},
                 "created_at": r.created_at, "created_by": r.created_by,
                 "stage_changed_at": r.stage_changed_at}
-
-    def versions_of_run(self, run_id: str) -> list[dict]:
-        """The registered versions made from a run (the run's side of the link)."""
-        with self.store.read() as conn:
-            return [{"name": r.name, "version": r.version, "stage": r.stage}
-                    for r in conn.execute(
-                        select(registered_models.c.name, model_versions.c.version,
-                               model_versions.c.stage)
-                        .select_from(model_versions.join(registered_models))
-                        .where(model_versions.c.run_id == run_id)
-                        .order_by(registered_models.c.name, model_versions.c.version))]
 
     # -- aliases ------------------------------------------------------------------------
 
@@ -462,12 +430,10 @@ class RegistryService:
                     status="rejected", decided_at=now, reason=comment or f"rejected by {user}"))
                 self._audit(conn, now, user, req.model_id, name, req.version, "rejected",
                             req.from_stage, req.to_stage, comment, req.id)
-                return_now = True
             else:
                 self._audit(conn, now, user, req.model_id, name, req.version, "approved",
                             req.from_stage, req.to_stage, comment, req.id)
-                return_now = False
-        if return_now:
+        if decision == "reject":
             return self.get_request(request_id)
         return self._advance(request_id, user)
 
@@ -791,6 +757,9 @@ class RegistryService:
                             .where(registered_models.c.id == model_id)).scalar_one()
 
     def _version(self, conn, m, version: int | str):
+        """A version row by number (``3``, ``"v3"``), ``"@alias"`` or ``"@stage"``."""
+        if isinstance(version, str) and version.startswith("@"):
+            version = self._labelled(conn, m, version[1:])
         try:
             n = int(str(version).lstrip("v")) if not isinstance(version, bool) else None
         except ValueError:
@@ -806,6 +775,24 @@ class RegistryService:
                            + (f" (latest is {latest})" if latest else " (no versions yet)"),
                            field="version")
         return row
+
+
+    def _labelled(self, conn, m, label: str) -> int:
+        n = conn.execute(select(model_aliases.c.version).where(
+            model_aliases.c.model_id == m.id, model_aliases.c.alias == label)).scalar()
+        if n is not None:
+            return n
+        if label in policies.STAGES:
+            n = conn.execute(select(func.max(model_versions.c.version)).where(
+                model_versions.c.model_id == m.id, model_versions.c.stage == label)).scalar()
+            if n is None:
+                raise NotFound(f"model {m.name!r} has no version in {label}", field="version")
+            return n
+        known = sorted(conn.execute(select(model_aliases.c.alias).where(
+            model_aliases.c.model_id == m.id)).scalars())
+        raise NotFound(f"model {m.name!r} has no alias {label!r}"
+                       + (f"; its aliases are {', '.join(known)}" if known else "")
+                       + f"; stages are {', '.join(policies.STAGES)}", field="version")
 
 
 def _check_name(name: Any) -> None:
