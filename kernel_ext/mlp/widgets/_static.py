@@ -118,3 +118,33 @@ def runs_table_html(columns: Sequence[Mapping[str, str]], rows: Sequence[Mapping
                                     for c in columns) + "</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)
+
+
+class StaticFallback:
+    """Mixed into an anywidget (before it): the widget's mime bundle also carries
+    ``to_html()`` and ``_text()``, so nbconvert and nbclient keep a static view; it is shown
+    under ``_display_id`` so a later ``update_display`` can replace that HTML."""
+
+    _displayed = False
+    _display_id: str
+
+    def _text(self) -> str:
+        raise NotImplementedError
+
+    def to_html(self) -> str:
+        raise NotImplementedError
+
+    def _bundle(self) -> dict:
+        data, _ = super()._repr_mimebundle_() or ({}, {})  # type: ignore[misc]
+        data["text/plain"] = self._text()
+        data["text/html"] = self.to_html()
+        return data
+
+    def _repr_mimebundle_(self, **kwargs) -> tuple[dict, dict]:
+        return self._bundle(), {}
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        self._displayed = True
+        display(self._bundle(), raw=True, display_id=self._display_id)

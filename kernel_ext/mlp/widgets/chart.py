@@ -46,7 +46,7 @@ MIN_POINTS = 16
 PUSH_INTERVAL = 0.5
 
 
-class LiveChart(anywidget.AnyWidget):
+class LiveChart(_static.StaticFallback, anywidget.AnyWidget):
     """Metrics of one run, one line per key, downsampled to ``max_points`` per key.
 
     >>> with mlp.start_run(experiment="demo"):
@@ -275,21 +275,8 @@ class LiveChart(anywidget.AnyWidget):
         """The static chart of the current (downsampled) series."""
         return _static.chart_svg(self.series, self.title, self._note())
 
-    def _bundle(self) -> dict[str, Any]:
-        data, _ = super()._repr_mimebundle_() or ({}, {})
-        data["text/plain"] = f"<LiveChart {self.title} {self._note()}>"
-        data["text/html"] = self.to_html()
-        return data
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict]:
-        return self._bundle(), {}
-
-    def _ipython_display_(self) -> None:
-        """Shown with a display id, so the end of the run can replace the static HTML."""
-        from IPython.display import display
-
-        self._displayed = True
-        display(self._bundle(), raw=True, display_id=self._display_id)
+    def _text(self) -> str:
+        return f"<LiveChart {self.title} {self._note()}>"
 
     def close(self) -> None:
         if self._set_up:  # not when __init__ refused its arguments

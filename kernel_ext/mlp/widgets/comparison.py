@@ -73,7 +73,7 @@ def fetch(refs: Sequence[Any], *, only_changed: bool, at: str | int,
     return data
 
 
-class CompareWidget(anywidget.AnyWidget):
+class CompareWidget(_static.StaticFallback, anywidget.AnyWidget):
     """Runs side by side: what changed first, then params, metrics (overlaid curves), code
     (cell by cell), environment, artifacts, tags and attributes.
 
@@ -189,21 +189,6 @@ class CompareWidget(anywidget.AnyWidget):
         lines = "; ".join(s["text"] for s in self.data.get("summary", [])[:3])
         return f"<Compare {labels}: {lines or 'no differences'}>"
 
-    def _bundle(self) -> dict[str, Any]:
-        data, _ = super()._repr_mimebundle_() or ({}, {})
-        data["text/plain"] = self._text()
-        data["text/html"] = self.to_html()
-        return data
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict]:
-        return self._bundle(), {}
-
-    def _ipython_display_(self) -> None:
-        """Shown with a display id, so the static HTML can be replaced once no run is live."""
-        from IPython.display import display
-
-        self._displayed = True
-        display(self._bundle(), raw=True, display_id=self._display_id)
 
     def _after_cell(self, result: Any = None) -> None:
         """After each cell: once no compared run is live, the saved notebook gets the final
