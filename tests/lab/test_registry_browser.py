@@ -11,7 +11,6 @@ open their runs, whose header links back to the version. Screenshots go to tests
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import lab_browser
@@ -20,7 +19,7 @@ import requests
 from lab_browser import ARTIFACTS, shot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
-from token_users import start_named  # noqa: E402
+from token_users import model_version, start_named  # noqa: E402
 
 pytestmark = pytest.mark.slow
 chromium = lab_browser.chromium  # the shared fixture
@@ -29,7 +28,6 @@ PANEL_TAB = '.lm-TabBar-tab[data-id="jp-mlp-sidebar"]'
 MODELS = "#jp-mlp-sidebar .jp-mlp-ModelRow"
 VIEW = ".jp-mlp-ModelWidget:not(.lm-mod-hidden) .jp-mlp-RegistryView"
 RUN_VIEW = ".jp-mlp-RunWidget:not(.lm-mod-hidden) .jp-mlp-RunView"
-MLMODEL = "artifact_path: model\nflavors:\n  python_function:\n    loader_module: mlp.models.pyfunc\n"
 GATE = {"production": {"approvals": 1, "checks": ["metrics.auc >= 0.85"]}}
 OWN = "you made this request: an approval must come from someone else"
 
@@ -53,19 +51,7 @@ def lab(tmp_path_factory):
 
 def register(t, tmp_path: Path, auc: float) -> dict:
     """A finished run with an MLmodel and its auc, registered as the next version of churn."""
-    import numpy as np
-
-    from mlp.transport import MetricBatch
-
-    r = t.create_run("registry-ui", f"train-{auc}")
-    d = tmp_path / r["id"] / "model"
-    d.mkdir(parents=True)
-    (d / "MLmodel").write_text(MLMODEL)
-    t.log_artifact(r["id"], d)
-    t.log_metrics([MetricBatch(r["id"], "auc", np.array([0]), np.array([time.time()]),
-                               np.array([auc]))])
-    t.end_run(r["id"], "finished")
-    return t.registry("register", run_ref=r["id"], name="churn")
+    return model_version(t, tmp_path, auc=auc, experiment="registry-ui", run_name=f"train-{auc}")
 
 
 @pytest.fixture(scope="module")

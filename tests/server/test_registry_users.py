@@ -13,12 +13,10 @@ import threading
 import time
 
 import pytest
-from token_users import start_named
+from token_users import model_version, start_named
 
 from mlp.errors import AccessDenied, Conflict
 from mlp.transport.http import HttpTransport
-
-MLMODEL = "artifact_path: model\nflavors:\n  python_function:\n    loader_module: mlp.models.pyfunc\n"
 
 
 @pytest.fixture(scope="module",
@@ -49,22 +47,6 @@ def team(team_server):
     yield team_server, users
     for t in users.values():
         t.close()
-
-
-def model_version(t, tmp_path, name="churn", auc=0.9):
-    import numpy as np
-
-    from mlp.transport import MetricBatch
-
-    r = t.create_run("reg", "train")
-    d = tmp_path / r["id"] / "model"
-    d.mkdir(parents=True)
-    (d / "MLmodel").write_text(MLMODEL)
-    t.log_artifact(r["id"], d)
-    t.log_metrics([MetricBatch(r["id"], "auc", np.array([0]), np.array([time.time()]),
-                               np.array([auc]))])
-    t.end_run(r["id"], "finished")
-    return t.registry("register", run_ref=r["id"], name=name)
 
 
 def test_production_needs_someone_elses_approval(team, tmp_path):

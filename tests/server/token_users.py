@@ -45,3 +45,27 @@ def api(server, method: str, path: str, token: str | None = None, **kw) -> reque
     """A call to /mlp/api/v1 with the server's token, or another."""
     return requests.request(method, f"{server.url}/mlp/api/v1/{path}", timeout=60,
                             headers={"Authorization": f"token {token or server.token}"}, **kw)
+
+
+MLMODEL = "artifact_path: model\nflavors:\n  python_function:\n    loader_module: mlp.models.pyfunc\n"
+
+
+def model_version(t, tmp_path: Path, name: str = "churn", auc: float = 0.9,
+                  experiment: str = "reg", run_name: str = "train") -> dict:
+    """Through transport ``t`` (acting as its user): a finished run with an MLmodel folder and
+    its ``auc``, registered as the next version of ``name``."""
+    import time
+
+    import numpy as np
+
+    from mlp.transport import MetricBatch
+
+    r = t.create_run(experiment, run_name)
+    d = tmp_path / r["id"] / "model"
+    d.mkdir(parents=True)
+    (d / "MLmodel").write_text(MLMODEL)
+    t.log_artifact(r["id"], d)
+    t.log_metrics([MetricBatch(r["id"], "auc", np.array([0]), np.array([time.time()]),
+                               np.array([auc]))])
+    t.end_run(r["id"], "finished")
+    return t.registry("register", run_ref=r["id"], name=name)
