@@ -28,7 +28,6 @@ Lines go to stdout and bench/results/compare.jsonl (``--out``), with the load av
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -45,12 +44,19 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests" / "lab"))
 
 from panel import PANEL_TAB, Browser, Lab, open_lab  # noqa: E402
-from tracking import Fresh, Runner, _context, line, loadavg, log  # noqa: E402
+from tracking import (  # noqa: E402
+    Fresh,
+    Runner,
+    line,
+    loadavg,
+    log,
+    run_script,
+    script_parser,
+)
 
 DEFAULT_OUT = HERE / "results" / "compare.jsonl"
 POINTS, PARAMS, KEYS = 100_000, 500, ["loss", "val_loss", "acc", "lr", "grad_norm"]
 SWEEP, SWEEP_POINTS, SWEEP_PARAMS = 50, 10_000, 100
-REPS = 5
 
 # Timing in the page: from the command to the diff view's summary and a drawn curve painted.
 DRAW_JS = """
@@ -236,15 +242,7 @@ def run_backend(r: Runner, backend: str, args, only: set[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--pg-url", default=os.environ.get("MLP_BENCH_PG_URL"),
-                   help="SQLAlchemy URL of a PostgreSQL server whose user may CREATE DATABASE "
-                        "(default $MLP_BENCH_PG_URL; without it only SQLite runs)")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON lines file (overwritten)")
-    p.add_argument("--only", default="engine,http,panel", help="comma list of: engine, http, panel")
-    p.add_argument("--quick", action="store_true", help="a tenth of the points, one repetition")
-    p.add_argument("--reps", type=int, default=REPS)
-    p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    p = script_parser(__doc__, DEFAULT_OUT, only="engine,http,panel")
     args = p.parse_args(argv)
     args.points, args.sweep_points = POINTS, SWEEP_POINTS
     if args.quick:
@@ -253,31 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = only - {"engine", "http", "panel"}
     if unknown:
         p.error(f"unknown benchmark(s) {', '.join(sorted(unknown))}")
-    backends = ["sqlite"] + (["postgres"] if args.pg_url else [])
-    t0 = time.perf_counter()
-    r = Runner(args.out)
-    if args.quick:
-        record = r.record
-        r.record = lambda rec: record({**rec, "quick": True})  # type: ignore[method-assign]
-    ctx: dict[str, Any] = _context(args.pg_url)
-    for backend in backends:
-        t = time.perf_counter()
-        try:
-            run_backend(r, backend, args, only)
-        except Exception as e:  # a broken backend must not hide the other
-            r.errors.append(f"{backend}: {type(e).__name__}: {e}")
-            log(f"{backend} FAILED: {type(e).__name__}: {e}")
-        log(f"{backend} done in {time.perf_counter() - t:.1f}s")
-    failing = [f"{x['bench']}[{x['backend']}]={x['value']} (target {x['target']})"
-               for x in r.results if x.get("ok") is False]
-    pending = [f"{x['bench']}[{x['backend']}]" for x in r.results if x.get("pending")]
-    r.record({"bench": "summary", "backend": None, "ok": not failing and not r.errors,
-              "failing": failing, "pending": pending, "errors": r.errors,
-              "figures": len(r.results), "elapsed_s": round(time.perf_counter() - t0, 1),
-              "backends": backends, "quick": args.quick, **ctx})
-    if r.errors:
-        return 1
-    return 1 if args.strict and failing else 0
+    return run_script(args, lambda r, backend: run_backend(r, backend, args, only))
 
 
 if __name__ == "__main__":

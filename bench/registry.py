@@ -19,7 +19,6 @@ request per model; the audit rows registering them), then:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -35,10 +34,19 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests" / "lab"))
 
 from panel import Lab  # noqa: E402
-from tracking import Fresh, Runner, _bulk_insert, _context, line, loadavg, log  # noqa: E402
+from tracking import (  # noqa: E402
+    Fresh,
+    Runner,
+    _bulk_insert,
+    line,
+    loadavg,
+    log,
+    run_script,
+    script_parser,
+)
 
 DEFAULT_OUT = HERE / "results" / "registry.jsonl"
-MODELS, VERSIONS, REPS = 1000, 50, 5
+MODELS, VERSIONS = 1000, 50
 
 
 def build(url: str, home: str, n_models: int) -> dict:
@@ -186,35 +194,11 @@ def run_backend(r: Runner, backend: str, args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--pg-url", default=os.environ.get("MLP_BENCH_PG_URL"))
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--reps", type=int, default=REPS)
-    p.add_argument("--strict", action="store_true")
-    args = p.parse_args(argv)
-    args.models = MODELS
+    args = script_parser(__doc__, DEFAULT_OUT).parse_args(argv)
+    args.models = MODELS // 10 if args.quick else MODELS
     if args.quick:
-        args.models, args.reps = MODELS // 10, 1
-    backends = ["sqlite"] + (["postgres"] if args.pg_url else [])
-    t0 = time.perf_counter()
-    r = Runner(args.out)
-    ctx = _context(args.pg_url)
-    for backend in backends:
-        try:
-            run_backend(r, backend, args)
-        except Exception as e:  # a broken backend must not hide the other
-            r.errors.append(f"{backend}: {type(e).__name__}: {e}")
-            log(f"{backend} FAILED: {type(e).__name__}: {e}")
-    failing = [f"{x['bench']}[{x['backend']}]={x['value']} (target {x['target']})"
-               for x in r.results if x.get("ok") is False]
-    r.record({"bench": "summary", "backend": None, "ok": not failing and not r.errors,
-              "failing": failing, "errors": r.errors, "figures": len(r.results),
-              "elapsed_s": round(time.perf_counter() - t0, 1), "backends": backends,
-              "quick": args.quick, **ctx})
-    if r.errors:
-        return 1
-    return 1 if args.strict and failing else 0
+        args.reps = 1
+    return run_script(args, lambda r, backend: run_backend(r, backend, args))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -487,6 +488,52 @@ class Fresh:
             env["MLP_DB_URL"] = self.url
             env["MLP_AUTO_MIGRATE"] = "1"
         return env
+
+
+def script_parser(doc: str, out: Path, only: str | None = None) -> argparse.ArgumentParser:
+    """The options every benchmark script shares: --pg-url, --out, --quick, --reps, --strict
+    (and --only when the script has several benchmarks)."""
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
+    p.add_argument("--pg-url", default=os.environ.get("MLP_BENCH_PG_URL"),
+                   help="SQLAlchemy URL of a PostgreSQL server whose user may CREATE DATABASE "
+                        "(default $MLP_BENCH_PG_URL; without it only SQLite runs)")
+    p.add_argument("--out", type=Path, default=out, help="JSON lines file (overwritten)")
+    if only:
+        p.add_argument("--only", default=only, help=f"comma list of: {only.replace(',', ', ')}")
+    p.add_argument("--quick", action="store_true", help="a tenth of the work, one repetition")
+    p.add_argument("--reps", type=int, default=5, help="repetitions per figure (default 5)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    return p
+
+
+def run_script(args, run_backend: Callable[[Runner, str], None]) -> int:
+    """Run ``run_backend`` on SQLite (and PostgreSQL with --pg-url), a broken backend not
+    hiding the other; end with the summary line. The exit code as bench/tracking.py's."""
+    backends = ["sqlite"] + (["postgres"] if args.pg_url else [])
+    t0 = time.perf_counter()
+    r = Runner(args.out)
+    if args.quick:  # every line says so
+        record = r.record
+        r.record = lambda rec: record({**rec, "quick": True})  # type: ignore[method-assign]
+    ctx = _context(args.pg_url)
+    for backend in backends:
+        t = time.perf_counter()
+        try:
+            run_backend(r, backend)
+        except Exception as e:
+            r.errors.append(f"{backend}: {type(e).__name__}: {e}")
+            log(f"{backend} FAILED: {type(e).__name__}: {e}")
+        log(f"{backend} done in {time.perf_counter() - t:.1f}s")
+    failing = [f"{x['bench']}[{x['backend']}]={x['value']} (target {x['target']})"
+               for x in r.results if x.get("ok") is False]
+    pending = [f"{x['bench']}[{x['backend']}]" for x in r.results if x.get("pending")]
+    r.record({"bench": "summary", "backend": None, "ok": not failing and not r.errors,
+              "failing": failing, "pending": pending, "errors": r.errors,
+              "figures": len(r.results), "elapsed_s": round(time.perf_counter() - t0, 1),
+              "backends": backends, **ctx})
+    if r.errors:
+        return 1
+    return 1 if args.strict and failing else 0
 
 
 class Runner:
