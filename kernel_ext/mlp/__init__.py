@@ -10,7 +10,7 @@
 first use.
 """
 
-from . import errors
+from . import errors, features
 from ._api import (
     active_run,
     connect,
@@ -83,6 +83,7 @@ __all__ = [
     "end_run",
     "errors",
     "experiments",
+    "features",
     "flush",
     "get_model",
     "get_model_version",

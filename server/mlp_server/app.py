@@ -17,7 +17,7 @@ from traitlets import Bool, Float, Int, default
 from mlp.errors import InvalidInput
 
 from . import __version__
-from .config import MLP, MLPRegistry
+from .config import MLP, MLPFeatures, MLPRegistry
 from .handlers import url_patterns
 from .handlers.forward import Upstream, forward_patterns
 
@@ -39,7 +39,7 @@ class MLPExtension(ExtensionApp):
     jupyter mlp db upgrade --db-url postgresql+psycopg://mlp@db/mlp
     """
     version = __version__
-    classes = [MLP, MLPRegistry]  # so --help-all lists the MLP.* settings
+    classes = [MLP, MLPRegistry, MLPFeatures]  # so --help-all lists the MLP.* settings
     # Launched on its own it is an API server: no JupyterLab, no other extension.
     load_other_extensions = False
     extension_url = "/mlp/api/v1/info"
@@ -59,8 +59,13 @@ class MLPExtension(ExtensionApp):
         "Seconds a request forwarded to the shared server (c.MLP.server_url) may take, "
         "uploads included.")).tag(config=True)
 
+    freshness_interval = Float(15.0, help=(
+        "Seconds between the feature-freshness snapshots /metrics reports (0: none).")).tag(
+        config=True)
+
     tracking: Any = None
     registry: Any = None
+    features: Any = None
     deliverer: Any = None
     upstream: Upstream | None = None
     ingest: Any = None
@@ -97,9 +102,13 @@ class MLPExtension(ExtensionApp):
         self.deliverer = Deliverer(self.registry, max_attempts=reg_cfg.webhook_max_attempts,
                                    backoff=reg_cfg.webhook_backoff,
                                    timeout=reg_cfg.webhook_timeout)
+        from .features import open_features
+
+        self.features = open_features(self.tracking, cfg.home,
+                                      MLPFeatures(config=self.config, parent=self))
         self.executor = ThreadPoolExecutor(self.db_workers, thread_name_prefix="mlp-db")
         self.settings.update({"mlp_tracking": self.tracking, "mlp_executor": self.executor,
-                              "mlp_registry": self.registry})
+                              "mlp_registry": self.registry, "mlp_features": self.features})
         if self.ingest_process:
             from .ingest import IngestProcess
 
@@ -133,6 +142,24 @@ class MLPExtension(ExtensionApp):
         if self.deliverer is not None and self.webhook_interval > 0:
             self._hooks = PeriodicCallback(self._deliver, self.webhook_interval * 1000)
             self._hooks.start()
+        if self.features is not None and self.freshness_interval > 0:
+            from .features import metrics
+
+            metrics.register()
+            await self._freshness()
+            self._fresh = PeriodicCallback(self._freshness, self.freshness_interval * 1000)
+            self._fresh.start()
+
+    async def _freshness(self) -> None:
+        from .features import metrics
+
+        try:
+            rows = await asyncio.get_running_loop().run_in_executor(self.executor,
+                                                                    self.features.freshness)
+        except Exception as e:  # the store may be briefly away; the next round retries
+            self.log.warning("jupyter-mlp: reading feature freshness failed: %s", e)
+            return
+        metrics.update(rows)
 
     async def _deliver(self) -> None:
         if getattr(self, "_delivering", False):
@@ -166,10 +193,14 @@ class MLPExtension(ExtensionApp):
             self._reaper.stop()
         if getattr(self, "_hooks", None) is not None:
             self._hooks.stop()
+        if getattr(self, "_fresh", None) is not None:
+            self._fresh.stop()
         if self.upstream is not None:
             self.upstream.close()
         if self.tracking is not None:
             self.executor.shutdown(wait=True)
+            if self.features is not None:
+                self.features.close()
             if self.ingest is not None:
                 self.ingest.close()
             self.tracking.store.dispose()
@@ -183,7 +214,7 @@ class MLPExtension(ExtensionApp):
 
         cls.launch_instance([f"--ServerApp.authorizer_class={__name__}.APIOnlyAuthorizer",
                              "--ServerApp.terminals_enabled=False",
-                             "--MLPRegistry.shared=True",
+                             "--MLPRegistry.shared=True", "--MLPFeatures.shared=True",
                              *service_args(os.environ), *argv])
 
 

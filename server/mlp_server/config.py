@@ -170,3 +170,45 @@ class MLPRegistry(Configurable):
         if self.default_policy:
             return policy.validate(dict(self.default_policy), field="MLPRegistry.default_policy")
         return dict(policy.TEAM if self.shared else policy.SINGLE_USER)
+
+
+class MLPFeatures(Configurable):
+    """The feature store: where online values live, and what the server may read."""
+
+    online_url = Unicode(
+        help=(
+            "SQLAlchemy URL of the online store (env MLP_ONLINE_URL). Default: SQLite at "
+            "$MLP_HOME/online.db; for a team, e.g. postgresql+psycopg://mlp@db/mlp_online."
+        ),
+    ).tag(config=True)
+
+    memory_limit = Unicode(
+        help=(
+            "DuckDB's memory limit for materialization, e.g. '4GB' (env "
+            "MLP_FEATURES_MEMORY_LIMIT; default 2GB); bigger joins spill to disk."
+        ),
+    ).tag(config=True)
+
+    shared = Bool(
+        False,
+        help="Whether this is a team's server; then only `allowed_sources` may be read. "
+             "`jupyter mlp` sets it.",
+    ).tag(config=True)
+
+    allowed_sources = List(
+        Unicode(),
+        help=(
+            "Prefixes of the source paths, URLs and SQL URLs a shared server reads for "
+            "materialization and samples, e.g. ['s3://features/', "
+            "'postgresql+psycopg://reader@warehouse/']. DataFrame sources (stored in the "
+            "artifact store) are always allowed. Ignored unless `shared`."
+        ),
+    ).tag(config=True)
+
+    @default("online_url")
+    def _default_online_url(self) -> str:
+        return os.environ.get("MLP_ONLINE_URL", "")  # empty: $MLP_HOME/online.db
+
+    @default("memory_limit")
+    def _default_memory_limit(self) -> str:
+        return os.environ.get("MLP_FEATURES_MEMORY_LIMIT", "2GB")

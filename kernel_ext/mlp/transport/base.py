@@ -94,6 +94,21 @@ class Transport(abc.ABC):
         remove_webhook, deliveries."""
 
     @abc.abstractmethod
+    def features(self, action: str, **kw: Any) -> Any:
+        """A feature store call (``FeatureService.<action>(**kw)`` on the server):
+        define_entity, get_entity, list_entities, define_view, get_view, list_views, sample,
+        stats, materialize, get_materialization, materializations, get_online, freshness."""
+
+    @abc.abstractmethod
+    def put_feature_data(self, local_path: str | Path) -> dict:
+        """Store a Parquet file (a DataFrame source) by content: ``{"digest", "rows", ...}``."""
+
+    @abc.abstractmethod
+    def feature_data_uri(self, digest: str) -> str:
+        """A path or URL DuckDB can read the stored Parquet file at (fetched into a local
+        cache when it lives behind the server)."""
+
+    @abc.abstractmethod
     def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
         """``{"metrics": [...], "params": [...], "tags": [...]}`` names in use."""
 

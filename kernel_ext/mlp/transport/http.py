@@ -335,6 +335,71 @@ class HttpTransport(Transport):
             raise errors.InvalidInput(f"unknown registry call {action!r}", field="action")
         return fn()
 
+    def features(self, action: str, **kw: Any) -> Any:
+        def q(v: Any) -> str:
+            return quote(str(v), safe="")
+
+        def params(**p: Any) -> dict | None:
+            return {k: v for k, v in p.items() if v is not None} or None
+
+        name = kw.get("name")
+        v = f"features/views/{q(name)}"
+        calls = {
+            "list_entities": lambda: self._json("GET", "features/entities")["entities"],
+            "get_entity": lambda: self._json("GET", f"features/entities/{q(name)}",
+                                             params=params(version=kw.get("version"))),
+            "define_entity": lambda: self._json("POST", "features/entities", json=_jsonable({
+                k: kw.get(k) for k in ("name", "join_keys", "description", "owner")})),
+            "list_views": lambda: self._json("GET", "features/views")["views"],
+            "get_view": lambda: self._json("GET", v, params=params(version=kw.get("version"))),
+            "define_view": lambda: self._json("POST", "features/views",
+                                              json=_jsonable(kw["definition"])),
+            "sample": lambda: self._json("GET", f"{v}/sample", params=params(
+                n=kw.get("n"), version=kw.get("version"))),
+            "stats": lambda: self._json("GET", f"{v}/stats", params=params(
+                version=kw.get("version"))),
+            "materialize": lambda: self._json("POST", f"{v}/materialize", retry=False, json={
+                k: kw.get(k) for k in ("start", "end", "incremental")}),
+            "get_materialization": lambda: self._json(
+                "GET", f"features/materializations/{int(kw['id'])}"),
+            "materializations": lambda: self._json("GET", "features/materializations",
+                                                   params=params(view=name))["materializations"],
+            "freshness": lambda: self._json("GET", "features/freshness",
+                                            params=params(view=name))["views"],
+            "get_online": lambda: _online(self._json("POST", "features/online", json=_jsonable(
+                {"entities": kw["entities"], "features": kw["features"]}))),
+        }
+        fn = calls.get(action)
+        if fn is None:
+            raise errors.InvalidInput(f"unknown feature store call {action!r}", field="action")
+        return fn()
+
+    def put_feature_data(self, local_path: str | Path) -> dict:
+        return self._json("PUT", "features/data", data=Path(local_path).read_bytes(),
+                          headers={"Content-Type": "application/vnd.apache.parquet"})
+
+    def feature_data_uri(self, digest: str) -> str:
+        import os
+
+        if not re.match(r"^[0-9a-f]{64}$", digest):
+            raise errors.InvalidInput(f"{digest!r} is not a data digest", field="digest")
+        cache = Path(os.environ.get("MLP_CACHE_DIR") or Path.home() / ".cache" / "mlp")
+        target = cache / "features" / f"{digest}.parquet"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(f".{os.getpid()}.part")
+            h = hashlib.sha256()
+            with self._call("GET", f"features/data/{digest}") as resp, open(tmp, "wb") as out:
+                for chunk in resp.iter_content(1 << 20):
+                    h.update(chunk)
+                    out.write(chunk)
+            if h.hexdigest() != digest:
+                tmp.unlink(missing_ok=True)
+                raise errors.ServerFault(f"the stored data {digest[:12]} arrived damaged; "
+                                         "try again")
+            os.replace(tmp, target)
+        return str(target)
+
     def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
         names = [experiment] if isinstance(experiment, str) else list(experiment or [])
         return self._json("GET", "keys", params={"experiment": names} if names else None)
@@ -376,6 +441,24 @@ _SPELLED = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 def _number(v: Any) -> Any:
     """The server spells NaN and ±inf as strings (strict JSON): numbers again."""
     return _SPELLED[v] if isinstance(v, str) and v in _SPELLED else v
+
+
+def _online(out: dict) -> dict:
+    """Online values as Python again: numbers spelled out as strings (NaN, ±inf) and times
+    sent as text, by each feature's dtype."""
+    from datetime import datetime
+
+    dtypes = out.get("dtypes") or []
+    for row in out["values"]:
+        for j, d in enumerate(dtypes):
+            x = row[j]
+            if x is None:
+                continue
+            if d == "float":
+                row[j] = _number(x)
+            elif d == "timestamp" and isinstance(x, str):
+                row[j] = datetime.fromisoformat(x)
+    return out
 
 
 def _run_numbers(run: dict) -> dict:

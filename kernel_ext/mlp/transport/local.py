@@ -19,11 +19,13 @@ class LocalTransport(Transport):
 
     kind = "in-process"
 
-    def __init__(self, service: Any) -> None:
+    def __init__(self, service: Any, home: str | None = None) -> None:
         from mlp_server.tracking import Series
 
         self.service = service
+        self.home = home
         self._registry: Any = None
+        self._features: Any = None
         self._series = Series
 
     @classmethod
@@ -37,7 +39,8 @@ class LocalTransport(Transport):
                 f"in-process mode needs the server's packages ({e.name} is missing): "
                 "pip install 'jupyter-mlp[server]'"
             ) from None
-        return cls(open_service(MLP(**config)))
+        cfg = MLP(**config)
+        return cls(open_service(cfg), cfg.home)
 
     def info(self, retry: bool = True) -> dict:
         return {"version": __version__, "transport": self.kind, **self.service.info()}
@@ -96,6 +99,37 @@ class LocalTransport(Transport):
             kw["user"] = current_user() or "unknown"
         return getattr(self._registry, action)(**kw)
 
+    @property
+    def feature_service(self) -> Any:
+        if self._features is None:
+            from mlp_server.features import open_features
+
+            home = self.home
+            if home is None:  # next to an SQLite store, else MLP_HOME
+                db = self.service.store.engine.url
+                if db.get_backend_name() == "sqlite" and db.database not in (None, "",
+                                                                              ":memory:"):
+                    home = str(Path(db.database).resolve().parent)
+                else:
+                    from mlp_server.config import MLP
+
+                    home = MLP().home
+            self._features = open_features(self.service, home)
+        return self._features
+
+    def features(self, action: str, **kw: Any) -> Any:
+        if action in _FEATURES_AS_USER:
+            from .._capture import current_user
+
+            kw["user"] = current_user() or "unknown"
+        return getattr(self.feature_service, action)(**kw)
+
+    def put_feature_data(self, local_path: str | Path) -> dict:
+        return self.feature_service.put_data(str(local_path))
+
+    def feature_data_uri(self, digest: str) -> str:
+        return self.feature_service.blob_uri(digest)
+
     def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
         return self.service.keys(experiment)
 
@@ -139,10 +173,16 @@ class LocalTransport(Transport):
         self.service.restore_run(self.resolve_run(run_id, True))
 
     def close(self) -> None:
+        if self._features is not None:
+            self._features.close()
+            self._features = None
         self.service.store.dispose()
 
     def after_fork(self) -> None:
         self.service.store.engine.dispose(close=False)
+
+
+_FEATURES_AS_USER = frozenset({"define_entity", "define_view", "materialize"})
 
 
 @contextlib.contextmanager

@@ -10,10 +10,11 @@ from tornado import web
 
 from .. import __version__
 from .base import MLPHandler, dumps
+from .features import ROUTES as FEATURES_ROUTES
 from .registry import ROUTES as REGISTRY_ROUTES
 from .tracking import ROUTES as TRACKING_ROUTES
 
-ROUTES = [*TRACKING_ROUTES, *REGISTRY_ROUTES]
+ROUTES = [*TRACKING_ROUTES, *REGISTRY_ROUTES, *FEATURES_ROUTES]
 
 API = "/mlp/api/v1"
 

@@ -301,6 +301,67 @@ webhook_deliveries = Table(
     Index(None, "webhook_id", "id"),
 )
 
+# -- feature store -----------------------------------------------------------------------
+# Entities and feature views, versioned (a changed schema is a new version; a changed
+# description, owner or SLO updates the current one), and the materializations that filled
+# the online store (which lives in its own database, see features/online.py).
+
+feature_entities = Table(
+    "feature_entities",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    # JSON: the join key columns
+    Column("join_keys", Text, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("owner", String(255), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(255), nullable=True),
+)
+
+feature_views = Table(
+    "feature_views",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    # JSON: entities, join_keys, key_types, source, event_time, created_time, ttl, features
+    Column("definition", Text, nullable=False),
+    # SHA-256 of the schema part of the definition: equal hashes are the same version
+    Column("schema_hash", String(64), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("owner", String(255), nullable=True),
+    Column("freshness_slo", Float, nullable=True),
+    Column("tags", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(255), nullable=True),
+    Column("updated_at", Float, nullable=False),
+)
+
+feature_materializations = Table(
+    "feature_materializations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("view", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    # the event-time window [start, end]; start NULL: from the beginning
+    Column("start", Float, nullable=True),
+    Column("end", Float, nullable=False),
+    # rows created after this were left for the next run
+    Column("cutoff", Float, nullable=False),
+    Column("incremental", Integer, nullable=False),
+    # running | finished | failed
+    Column("status", String(16), nullable=False),
+    Column("keys", BigInteger, nullable=True),
+    Column("written", BigInteger, nullable=True),
+    Column("progress", Float, nullable=True),
+    Column("newest_event_time", Float, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Column("started_by", String(255), nullable=True),
+    Index(None, "view", "status", "finished_at"),
+)
+
 #: SQL that makes ``registry_audit`` append-only, per dialect: (create, drop) statements.
 #: The migration runs ``create``; only test fixtures that empty a store run ``drop`` first.
 AUDIT_APPEND_ONLY = {
