@@ -9,6 +9,8 @@
     %mlp models
     %mlp promote churn 3 production --comment "auc 0.91"
     %mlp approve 12
+    %mlp features customer_stats
+    %mlp materialize customer_stats
 
 Every command has ``--help``; bad arguments print the usage, never a traceback.
 """
@@ -141,6 +143,23 @@ def _parser() -> _Parser:
     reqs = sub.add_parser("requests", help="transition requests (default: the open ones)")
     reqs.add_argument("name", nargs="?", help="only this model's")
     reqs.add_argument("--all", action="store_true", help="closed ones too")
+
+    feats = sub.add_parser("features", help="feature views with freshness, or one view's "
+                           "schema, statistics, freshness and newest rows",
+                           description="e.g. %%mlp features, %%mlp features customer_stats")
+    feats.add_argument("view", nargs="?", help="a view's name (none: list them all)")
+    feats.add_argument("--version", type=int, help="an older version of the view")
+    feats.add_argument("--sample", type=int, default=10, metavar="N",
+                       help="newest rows to show (default 10; 0: none)")
+    mat = sub.add_parser("materialize", help="write a view's latest values to the online "
+                         "store", description="e.g. %%mlp materialize customer_stats "
+                         "--start 2024-01-01; without --start: everything up to now, with "
+                         "--incremental: since the last materialization")
+    mat.add_argument("view")
+    mat.add_argument("--start", help="first event time (ISO, e.g. 2024-01-01)")
+    mat.add_argument("--end", help="last event time (ISO; default now)")
+    mat.add_argument("--incremental", action="store_true",
+                     help="from where the last materialization ended, plus late rows")
     return p
 
 
@@ -311,6 +330,47 @@ class MLPMagics(Magics):
         return RequestsView(_registry.transition_requests(args.name,
                                                           None if args.all else
                                                           ("pending", "approved")))
+
+
+    # -- the feature store ----------------------------------------------------------------
+
+    def _features(self, args, cell) -> Any:
+        from . import features as fs
+        from .features._view import ViewDetail, ViewsList
+
+        if args.view is None:
+            return ViewsList(fs._fs("list_views"))
+        view = fs.get_view(args.view, args.version)
+        errors, stats, sample = [], None, None
+        try:
+            stats = fs.stats(args.view)
+        except MLPError as e:  # the source may be unreadable here; the definition still shows
+            errors.append(f"statistics: {e}")
+        if args.sample:
+            try:
+                sample = fs.sample(args.view, args.sample)
+            except MLPError as e:
+                errors.append(f"sample: {e}")
+        fresh = fs._fs("freshness", name=args.view)
+        return ViewDetail(view, stats, fresh[0] if fresh else None, sample, errors)
+
+    def _materialize(self, args, cell) -> None:
+        from . import features as fs
+        from .features._view import _human
+
+        if args.incremental:
+            if args.start:
+                raise InvalidInput("--incremental starts where the last materialization "
+                                   "ended: leave --start out", field="start")
+            rec = fs.materialize_incremental(args.view, args.end)
+        else:
+            rec = fs.materialize(args.view, args.start, args.end)
+        took = (rec["finished_at"] or 0) - rec["started_at"]
+        newest = rec["newest_event_time"]
+        age = None if newest is None else max(0.0, rec["finished_at"] - newest)
+        print(f"mlp: materialized {rec['view']} v{rec['version']}: {rec['keys']:,} keys, "
+              f"{rec['written']:,} newer values online, in {took:.1f} s; newest event "
+              f"{_human(age)} old")
 
 
 def _show_chart(run: Any) -> None:
