@@ -195,6 +195,12 @@ class JupyterServer:
             for stmt in create:
                 conn.execute(text(stmt))
         engine.dispose()
+        online = self.root / "home" / "online.db"  # the feature store's online values
+        if online.exists():
+            import sqlite3
+
+            with sqlite3.connect(online) as con:
+                con.execute("DELETE FROM mlp_online")
 
     def stop(self) -> None:
         self.proc.terminate()

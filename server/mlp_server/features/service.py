@@ -122,12 +122,17 @@ class FeatureService:
         digest = hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()
         v = feature_views
         now = self.clock()
-        meta = {"description": d["description"], "owner": d["owner"] or user,
+        meta = {"description": d["description"], "owner": d["owner"],
                 "freshness_slo": d["freshness_slo"],
                 "tags": json.dumps(d["tags"]) if d["tags"] else None}
         with self.store.write() as conn:
             cur = conn.execute(select(v).where(v.c.name == d["name"])
                                .order_by(v.c.version.desc()).limit(1)).first()
+            if cur is None or cur.schema_hash != digest:
+                # a new version keeps what was not said again: owner, description, SLO, tags
+                meta = {k: val if val is not None else (getattr(cur, k) if cur else None)
+                        for k, val in meta.items()}
+                meta["owner"] = meta["owner"] or user
             if cur is not None and cur.schema_hash == digest:
                 changed = {k: val for k, val in meta.items()
                            if val is not None and val != getattr(cur, k)}
