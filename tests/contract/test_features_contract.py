@@ -237,3 +237,43 @@ def test_a_failed_materialization_says_why_and_keeps_what_is_online(sdk, tmp_pat
     assert fs.get_online({"customer_id": [1]}, ["stats:spend"]).values == [[3.0]]
     assert fs.materializations("stats").status.tolist() == ["failed", "finished"]
     assert not math.isnan(np.float64(fs.freshness("stats").age[0]))
+
+
+def test_the_online_store_on_each_database(db_url):
+    """SQLite (the default) and PostgreSQL as the online store: upserts never go back."""
+    from mlp_server.features.online import OnlineStore
+
+    s = OnlineStore(db_url)
+    try:
+        assert s.write("v", 1, [("[1]", 10, 10, "[1.0]"), ("[2]", 10, 10, "[2.0]")]) == 2
+        assert s.write("v", 1, [("[1]", 5, 50, "[0.5]")]) == 0  # an older event: kept
+        assert s.write("v", 1, [("[1]", 10, 20, "[1.5]")]) == 1  # same event, created later
+        assert s.write("v", 1, [("[2]", 10, 5, "[9.0]")]) == 0  # same event, created earlier
+        assert s.write("v", 2, [("[1]", 1, 1, "[7.0]")]) == 1  # another version: its own row
+        assert s.read("v", 1, ["[1]", "[2]", "[3]"]) == {"[1]": (10, "[1.5]"),
+                                                        "[2]": (10, "[2.0]")}
+        assert s.read("v", 1, ["[2]"]) == {"[2]": (10, "[2.0]")}
+        assert s.read("v", 2, ["[1]"]) == {"[1]": (1, "[7.0]")} and s.count("v", 1) == 2
+    finally:
+        s.close()
+
+
+def test_materialize_and_look_up_with_the_online_store_in_postgres(db_url, tmp_path):
+    """``c.MLPFeatures.online_url`` may name any SQLAlchemy database."""
+    import mlp._client
+    from mlp.transport.local import LocalTransport
+    from mlp_server.features import FeatureService, OnlineStore
+
+    from conftest import _service
+
+    t = LocalTransport(_service(f"sqlite:///{tmp_path / 'store.db'}", tmp_path))
+    t._features = FeatureService(t.service, OnlineStore(db_url))
+    mlp._client.reset(t)
+    fs.entity("customer", ["customer_id"])
+    fs.feature_view("stats", entities=["customer"], source=stats_rows(),
+                    event_time="event_timestamp", created_time="created", ttl="30d")
+    fs.materialize("stats")
+    fs.materialize("stats", start=ago(30), end=ago(10))
+    got = fs.get_online({"customer_id": [3, 4, 1]}, ["stats:spend", "stats:orders"])
+    assert got.values == [[9.0, 6], [None, None], [3.0, 4]]
+    assert t._features.online.display_url.split(":")[0] in ("sqlite", "postgresql+psycopg")

@@ -224,6 +224,13 @@ def test_versions_pin_and_lineage_on_the_run(store):
     assert inputs["latest"]["views"] == {"s": 2} and inputs["latest"]["rows"] == 1
     assert inputs["train"]["features"] == ["s@1:x"] and inputs["train"]["digest"] != \
         inputs["latest"]["digest"]
+    with mlp.start_run(experiment="lineage") as again:
+        fs.get_training_frame(ents((1, day(1))), ["s:x"], run=True, name="train",
+                              as_of=day(2))
+    d = mlp.diff(run.id, again.id)
+    rows = {r["key"]: r for r in d.data["environment"]["inputs"]}
+    assert rows["train views"]["values"] == ["s v1", "s v2"]
+    assert rows["train as_of"]["values"][1].startswith("2024-03-03T12:00:00")
 
 
 def test_sources_parquet_folder_csv_sql_and_fsspec(store, tmp_path):

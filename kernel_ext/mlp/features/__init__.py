@@ -607,11 +607,13 @@ def get_online(entities: Any, features: Sequence[str]) -> OnlineResult:
 
 
 def _human(seconds: float | None) -> str | None:
+    """30d, 1.5h, 45min, 12s."""
     if seconds is None:
         return None
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size and (seconds % size == 0 or seconds >= 10 * size):
-            return f"{seconds / size:.0f}{unit}" if seconds % size == 0 else \
-                f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if seconds >= size or unit == "s":
+            value = seconds / size
+            text = f"{value:.0f}" if value >= 10 else f"{value:.1f}".removesuffix(".0")
+            return f"{text}{unit}"
+    return None
 

@@ -516,10 +516,26 @@ def _environment(captures: list[dict]) -> dict:
     missing = [i for i, e in enumerate(envs) if not e]
     packages = _rows([(e or {}).get("packages") or {} for e in envs], skip=missing)
     git = [_row(f, [g.get(f) if g else None for g in gits]) for f in ("commit", "branch", "dirty")]
-    ins = _rows([{k: (v.get("digest") if isinstance(v, dict) else v) for k, v in i.items()}
-                 for i in inputs])
+    ins = _rows([_input_values(i) for i in inputs])
     return {"python": _row("python", [(e or {}).get("python") for e in envs], skip=missing),
             "packages": packages, "git": git, "inputs": ins, "missing": missing}
+
+
+def _input_values(inputs: dict) -> dict:
+    """An input by its digest; a training frame also by the feature view versions it read and
+    its ``as_of`` (so a diff says "customer_stats v2 → v3", not only that the data differs)."""
+    out = {}
+    for k, v in inputs.items():
+        if not isinstance(v, dict):
+            out[k] = v
+            continue
+        out[k] = v.get("digest")
+        if v.get("kind") == "training_frame":
+            out[f"{k} views"] = ", ".join(f"{n} v{ver}" for n, ver in
+                                          sorted((v.get("views") or {}).items()))
+            if v.get("as_of"):
+                out[f"{k} as_of"] = v["as_of"]
+    return out
 
 
 def _artifacts(runs: list[dict]) -> list[dict]:
