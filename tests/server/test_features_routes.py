@@ -9,9 +9,9 @@ import time
 import pandas as pd
 import pytest
 import requests
+from conftest import JupyterServer
 
 import mlp
-from conftest import JupyterServer
 
 fs = mlp.features
 

@@ -106,8 +106,8 @@ def test_exact_ties_are_decided_by_the_data_not_its_order(store, tmp_path):
     import duckdb
 
     con = duckdb.connect()
-    df = pd.DataFrame(rows)
-    hashes = con.sql("SELECT x, hash(CAST(x AS DOUBLE), CAST(y AS BIGINT)) AS h FROM df"
+    con.register("src", pd.DataFrame(rows))
+    hashes = con.sql("SELECT x, hash(CAST(x AS DOUBLE), CAST(y AS BIGINT)) AS h FROM src"
                      ).df()
     assert first.x[0] == hashes.sort_values("h").x.iloc[-1]  # the documented rule
 
