@@ -342,3 +342,21 @@ def test_the_registry_tour_gates_a_promotion_until_a_second_user_approves(execut
     assert "applied: the version is now in production" in approved
     audit = _html(_cell_with(nb, 'mlp.audit("churn")'))
     assert "alice" in audit and "bob" in audit and "approved" in audit
+
+
+def test_the_feature_tour_builds_a_reproducible_frame_and_looks_up_online(executed, service):
+    nb, _ = executed
+    built = "".join(_text(o) for o in _cell_with(nb, "fs.get_training_frame(labels, "
+                                                     "[\"customer_stats:*\"], explain").outputs)
+    assert "customer_stats: null because" in built and "outside ttl" in built
+    again = "".join(_text(o) for o in _cell_with(nb, "as_of=snapshot").outputs)
+    assert "as_of reproduces the first frame: True" in again
+    changed = int(re.search(r"values changed by the backfill: (\d+)", again).group(1))
+    assert changed > 0 and "{'customer_stats': 1}" in again
+    mat = "".join(_text(o) for o in _cell_with(nb, "%mlp materialize customer_stats").outputs)
+    assert re.search(r"materialized customer_stats v1: 4\d\d keys", mat) and "fresh ·" in mat
+    detail = _html(_cell_with(nb, "%mlp features customer_stats --sample 5"))
+    assert "avg_spend" in detail and "newest rows" in detail
+    online = "".join(_text(o) for o in _cell_with(nb, "fs.get_online(").outputs)
+    assert "online equals offline: True" in online and "not_found" in _html(
+        _cell_with(nb, "fs.get_online("))
