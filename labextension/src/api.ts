@@ -206,6 +206,108 @@ export function isOpen(request: ITransitionRequest): boolean {
   return request.status === 'pending' || request.status === 'approved';
 }
 
+/** Where a feature view reads its rows: a Parquet/CSV path, a SQL query, or a stored DataFrame. */
+export interface IFeatureSource {
+  kind: 'parquet' | 'csv' | 'sql' | 'dataframe';
+  uri?: string;
+  query?: string;
+  url?: string;
+  digest?: string;
+  rows?: number;
+  options?: Record<string, unknown>;
+}
+
+/** A feature view's freshness against its SLO (`GET features/freshness`): times in epoch seconds. */
+export type FreshnessStatus = 'fresh' | 'stale' | 'never' | 'unmonitored';
+
+export interface IFreshness {
+  view: string;
+  version: number;
+  /** The version the online store serves (null: never materialized). */
+  online_version: number | null;
+  newest_event_time: number | null;
+  last_materialized: number | null;
+  /** Seconds between now and the newest event time online. */
+  age: number | null;
+  slo: number | null;
+  status: FreshnessStatus;
+  materializations: number;
+  running: number;
+}
+
+/** A feature view's current version as the list shows it (`GET features/views`). */
+export interface IFeatureView {
+  name: string;
+  version: number;
+  latest_version?: number;
+  entities: { name: string; version: number }[];
+  join_keys: string[];
+  key_types: Record<string, string>;
+  source: IFeatureSource;
+  event_time: string;
+  created_time: string | null;
+  /** Seconds (null: no limit). */
+  ttl: number | null;
+  features: { name: string; dtype: string }[];
+  description: string | null;
+  owner: string | null;
+  freshness_slo: number | null;
+  tags: Record<string, string>;
+  created_at: number;
+  created_by: string | null;
+  updated_at: number | null;
+  /** Null for a view the freshness query did not cover. */
+  freshness?: IFreshness | null;
+}
+
+/** One view in full (`GET features/views/{name}`): its versions, oldest first; no freshness. */
+export interface IFeatureViewDetail extends IFeatureView {
+  latest_version: number;
+  versions: { version: number; created_at: number; created_by: string | null }[];
+}
+
+/** The newest rows of a view's source: values as JSON (times as ISO strings). */
+export interface IFeatureSample {
+  columns: string[];
+  rows: unknown[][];
+}
+
+/** Nulls and, for numeric features, min, max and mean. */
+export interface IFeatureStat {
+  nulls: number;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+}
+
+/** A view's source at a glance (`GET features/views/{name}/stats`): event times in epoch seconds. */
+export interface IFeatureStats {
+  rows: number;
+  keys: number;
+  event_time_min: number | null;
+  event_time_max: number | null;
+  features: Record<string, IFeatureStat>;
+}
+
+/** One materialization of a view to the online store; `progress` runs from 0 to 1. */
+export interface IMaterialization {
+  id: number;
+  view: string;
+  version: number;
+  status: 'running' | 'finished' | 'failed';
+  start: number | null;
+  end: number | null;
+  incremental?: boolean;
+  keys: number | null;
+  written: number | null;
+  newest_event_time: number | null;
+  started_at: number;
+  finished_at: number | null;
+  started_by: string | null;
+  error: string | null;
+  progress: number | null;
+}
+
 /** What a chart's x axis counts: the step logged, or the wall-clock time (epoch seconds). */
 export type XAxis = 'step' | 'time';
 
@@ -825,6 +927,51 @@ export class MLPClient {
     const path = name ? `registry/models/${encodeURIComponent(name)}/audit` : 'registry/audit';
     const body = await this.request<{ events: IAuditEvent[] }>(`${path}?limit=${limit}`);
     return body.events ?? [];
+  }
+
+  /** The current version of every feature view, with its freshness. */
+  async featureViews(): Promise<IFeatureView[]> {
+    const body = await this.request<{ views: IFeatureView[] }>('features/views');
+    return body.views ?? [];
+  }
+
+  /** One feature view (its current version unless `version`), with its versions. */
+  featureView(name: string, version?: number): Promise<IFeatureViewDetail> {
+    const q = version ? `?${new URLSearchParams({ version: String(version) })}` : '';
+    return this.request<IFeatureViewDetail>(`features/views/${encodeURIComponent(name)}${q}`);
+  }
+
+  /** The newest `n` rows of a view's source. */
+  async featureSample(name: string, n = 10): Promise<IFeatureSample> {
+    const body = await this.request<IFeatureSample>(`features/views/${encodeURIComponent(name)}/sample?n=${n}`);
+    return { columns: body.columns ?? [], rows: body.rows ?? [] };
+  }
+
+  /** Rows, keys, event-time range and per-feature nulls, min, max, mean of a view's source. */
+  async featureStats(name: string): Promise<IFeatureStats> {
+    const body = await this.request<IFeatureStats>(`features/views/${encodeURIComponent(name)}/stats`);
+    const features: Record<string, IFeatureStat> = {};
+    for (const [key, f] of Object.entries(body.features ?? {})) {
+      features[key] = { nulls: f.nulls, min: toNumber(f.min), max: toNumber(f.max), mean: toNumber(f.mean) };
+    }
+    return { ...body, features };
+  }
+
+  /** Freshness against the SLO, of every view or of one. */
+  async freshness(view?: string): Promise<IFreshness[]> {
+    const q = view ? `?${new URLSearchParams({ view })}` : '';
+    const body = await this.request<{ views: IFreshness[] }>(`features/freshness${q}`);
+    return body.views ?? [];
+  }
+
+  /** Materializations, newest first, of every view or of one. */
+  async materializations(view?: string, limit = 50): Promise<IMaterialization[]> {
+    const params = new URLSearchParams({ limit: String(limit) });
+    if (view) {
+      params.set('view', view);
+    }
+    const body = await this.request<{ materializations: IMaterialization[] }>(`features/materializations?${params}`);
+    return body.materializations ?? [];
   }
 
   /** A JSON request under the API path; refusals become `MLPError`. */

@@ -17,6 +17,7 @@ import { serverPath } from './format';
 import { linkedRun, OPEN_RUN_LINK } from './links';
 import { DiffModel, IDiffViewState } from './diffmodel';
 import { DiffView } from './diffview';
+import { FeaturesModel, IFeaturesState } from './featuresmodel';
 import { IRunsState, RunsModel } from './model';
 import { RunsPanel } from './panel';
 import { IRegistryState, ModelPageModel, ModelsModel } from './registrymodel';
@@ -30,11 +31,13 @@ export { RunsModel } from './model';
 export { RunModel } from './runmodel';
 export { DiffModel } from './diffmodel';
 export { ModelPageModel, ModelsModel } from './registrymodel';
+export { FeaturesModel, FeatureViewModel } from './featuresmodel';
 export { linkedRun, OPEN_RUN_LINK } from './links';
 
 const PLUGIN_ID = 'jupyter-mlp-labextension:plugin';
 const STATE_KEY = 'jupyter-mlp:runs';
 const REGISTRY_STATE_KEY = 'jupyter-mlp:registry';
+const FEATURES_STATE_KEY = 'jupyter-mlp:features';
 
 export namespace CommandIDs {
   export const showRuns = 'mlp:show-runs';
@@ -70,7 +73,8 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
     const compareRuns = (runs: string[]) => void app.commands.execute(CommandIDs.compare, { runs });
     const openModel = (name: string) => void app.commands.execute(CommandIDs.openModel, { name });
     const models = new ModelsModel({ client });
-    const panel = new RunsPanel(model, translator ?? nullTranslator, openRun, compareRuns, { model: models, openModel });
+    const features = new FeaturesModel({ client });
+    const panel = new RunsPanel(model, translator ?? nullTranslator, openRun, compareRuns, { model: models, openModel }, features);
     app.shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, panel.id);
 
@@ -200,7 +204,7 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
     app.commands.addCommand(CommandIDs.showRegistry, {
       label: trans.__('Show the Model Registry'),
       execute: () => {
-        models.setOpen(true);
+        panel.setSection('registry');
         app.shell.activateById(panel.id);
       }
     });
@@ -239,6 +243,7 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
           model.setPollInterval(pollInterval);
           diffs.forEach(w => w.content.model.setPollInterval(pollInterval));
           models.setPollInterval(pollInterval);
+          features.setPollInterval(pollInterval);
           modelViews.forEach(w => w.content.model.setPollInterval(pollInterval));
           void model.setPageSize(settings.get('pageSize').composite as number);
         };
@@ -251,6 +256,12 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
       models.restore((saved ?? null) as Partial<IRegistryState> | null);
       models.stateChanged.connect((_, value) => {
         void state?.save(REGISTRY_STATE_KEY, value as unknown as ReadonlyPartialJSONObject);
+      });
+    });
+    void Promise.all([state?.fetch(FEATURES_STATE_KEY), app.restored]).then(([saved]) => {
+      features.restore((saved ?? null) as Partial<IFeaturesState> | null);
+      features.stateChanged.connect((_, value) => {
+        void state?.save(FEATURES_STATE_KEY, value as unknown as ReadonlyPartialJSONObject);
       });
     });
     void Promise.all([state?.fetch(STATE_KEY), app.restored]).then(([saved]) => {

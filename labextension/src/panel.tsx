@@ -1,5 +1,6 @@
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { refreshIcon, UseSignal } from '@jupyterlab/ui-components';
+import { Signal } from '@lumino/signaling';
 import * as React from 'react';
 import { ExperimentList } from './components/experiments';
 import { FilterBox } from './components/filter';
@@ -7,13 +8,18 @@ import { HealthStrip } from './components/health';
 import { RunsState } from './components/states';
 import { ColumnPicker, Pager, RunsTable } from './components/table';
 import { MAX_COMPARED } from './diffmodel';
+import { FeaturesModel } from './featuresmodel';
+import { FeaturesSection } from './featuresview';
 import { ModelList } from './components/registry/list';
 import { mlpIcon } from './icons';
 import { RunsModel } from './model';
 import { ModelsModel } from './registrymodel';
 import { ModelWidget } from './visible';
 
-/** The ML Platform sidebar: health, experiments, the filter and the runs of the model. */
+/** Which part of the sidebar shows: the runs, the model registry, or the feature store. */
+export type Section = 'runs' | 'registry' | 'features';
+
+/** The ML Platform sidebar: health, experiments, the filter and the runs of the model; the registry and the feature store beside them. */
 export class RunsPanel extends ModelWidget {
   /**
    * `openRun` opens a run's view in the main area (double-click, Enter, or Open);
@@ -24,13 +30,17 @@ export class RunsPanel extends ModelWidget {
     translator: ITranslator = nullTranslator,
     openRun?: (runId: string) => void,
     compareRuns?: (runIds: string[]) => void,
-    registry?: { model: ModelsModel; openModel: (name: string) => void }
+    registry?: { model: ModelsModel; openModel: (name: string) => void },
+    features?: FeaturesModel
   ) {
     super();
     this.model = model;
     this.registry = registry?.model ?? null;
+    this.features = features ?? null;
     this._openModel = registry?.openModel;
-    this.registry?.changed.connect(() => this.setActive(this.isVisible), this);
+    this.registry?.changed.connect(this._onSectionState, this);
+    this.features?.changed.connect(this._onSectionState, this);
+    this._section = this.section;
     this._openRun = openRun;
     this._compareRuns = compareRuns;
     this._trans = translator.load('jupyter_mlp');
@@ -43,62 +53,116 @@ export class RunsPanel extends ModelWidget {
   readonly model: RunsModel;
   /** The model registry's list, shown instead of the runs when `registry.open`. */
   readonly registry: ModelsModel | null;
+  /** The feature views, shown instead of the runs and the registry when `features.open`. */
+  readonly features: FeaturesModel | null;
 
-  /** Only the section shown polls: the runs, or the registry. */
+  /** The section shown: the feature store or the registry when open, else the runs. */
+  get section(): Section {
+    return this.features?.open ? 'features' : this.registry?.open ? 'registry' : 'runs';
+  }
+
+  /** Show a section; the others close, so a reload brings back this one. */
+  setSection(section: Section): void {
+    // the section shown opens before the others close (the feature store shows over the
+    // registry), so no section in between shows and polls
+    if (section === 'features') {
+      this.features?.setOpen(true);
+      this.registry?.setOpen(false);
+    } else {
+      this.registry?.setOpen(section === 'registry');
+      this.features?.setOpen(false);
+    }
+  }
+
+  /** Only the section shown polls. */
   protected setActive(active: boolean): void {
-    const registry = this.registry?.open ?? false;
-    this.model.setActive(active && !registry);
-    this.registry?.setActive(active && registry);
+    const section = this.section;
+    this.model.setActive(active && section === 'runs');
+    this.registry?.setActive(active && section === 'registry');
+    this.features?.setActive(active && section === 'features');
   }
 
   render(): JSX.Element {
     const runs = () => <RunsBrowser model={this.model} trans={this._trans} onOpen={this._openRun} onCompare={this._compareRuns} />;
-    const registry = this.registry;
-    if (!registry) {
+    if (!this.registry && !this.features) {
       return <UseSignal signal={this.model.changed}>{runs}</UseSignal>;
     }
+    return <UseSignal signal={this._sectionChanged}>{() => this._renderSections(runs)}</UseSignal>;
+  }
+
+  private _renderSections(runs: () => JSX.Element): JSX.Element {
+    const { registry, features } = this;
+    const section = this.section;
+    const tabs: [Section, string][] = [['runs', this._trans.__('Runs')]];
+    if (registry) {
+      tabs.push(['registry', this._trans.__('Registry')]);
+    }
+    if (features) {
+      tabs.push(['features', this._trans.__('Features')]);
+    }
+    const refresh = () =>
+      section === 'features' && features
+        ? features.detail
+          ? features.detail.reload()
+          : features.refresh()
+        : section === 'registry' && registry
+          ? registry.refresh()
+          : this.model.refresh();
     return (
-      <UseSignal signal={registry.changed}>
-        {() => (
-          <div className="jp-mlp-Browser">
-            <header className="jp-mlp-Header">
-              <h2 className="jp-mlp-Title">{this._trans.__('ML Platform')}</h2>
-              <button
-                className="jp-mlp-IconButton"
-                title={this._trans.__('Refresh now')}
-                onClick={() => void (registry.open ? registry.refresh() : this.model.refresh())}
-              >
-                <refreshIcon.react tag="span" />
-              </button>
-            </header>
-            <div className="jp-mlp-Sections" role="tablist" aria-label={this._trans.__('ML Platform sections')}>
-              {([false, true] as const).map(open => (
-                <button
-                  key={String(open)}
-                  role="tab"
-                  data-section={open ? 'registry' : 'runs'}
-                  className={`jp-mlp-Tab${registry.open === open ? ' jp-mod-selected' : ''}`}
-                  aria-selected={registry.open === open}
-                  onClick={() => registry.setOpen(open)}
-                >
-                  {open ? this._trans.__('Registry') : this._trans.__('Runs')}
-                </button>
-              ))}
-            </div>
-            {registry.open ? (
-              <ModelList model={registry} trans={this._trans} onOpen={this._openModel} />
-            ) : (
-              <UseSignal signal={this.model.changed}>{() => runs()}</UseSignal>
-            )}
-          </div>
+      <div className="jp-mlp-Browser">
+        <header className="jp-mlp-Header">
+          <h2 className="jp-mlp-Title">{this._trans.__('ML Platform')}</h2>
+          <button className="jp-mlp-IconButton" title={this._trans.__('Refresh now')} onClick={() => void refresh()}>
+            <refreshIcon.react tag="span" />
+          </button>
+        </header>
+        <div className="jp-mlp-Sections" role="tablist" aria-label={this._trans.__('ML Platform sections')}>
+          {tabs.map(([key, label]) => (
+            <button
+              key={key}
+              role="tab"
+              data-section={key}
+              className={`jp-mlp-Tab${section === key ? ' jp-mod-selected' : ''}`}
+              aria-selected={section === key}
+              onClick={() => this.setSection(key)}
+            >
+              {label}
+            </button>
+          ))}
+        </div>
+        {/* keyed: a UseSignal keeps the signal it was mounted with, so each section mounts its own */}
+        {section === 'features' && features ? (
+          <UseSignal key="features" signal={features.changed}>
+            {() => <FeaturesSection model={features} trans={this._trans} />}
+          </UseSignal>
+        ) : section === 'registry' && registry ? (
+          <UseSignal key="registry" signal={registry.changed}>
+            {() => <ModelList model={registry} trans={this._trans} onOpen={this._openModel} />}
+          </UseSignal>
+        ) : (
+          <UseSignal key="runs" signal={this.model.changed}>
+            {() => runs()}
+          </UseSignal>
         )}
-      </UseSignal>
+      </div>
     );
+  }
+
+  /** A section opened or closed: poll what shows, and switch the view when the section changed. */
+  private _onSectionState(): void {
+    this.setActive(this.isVisible);
+    const section = this.section;
+    if (section !== this._section) {
+      this._section = section;
+      this._sectionChanged.emit();
+    }
   }
 
   private _openModel?: (name: string) => void;
   private _compareRuns?: (runIds: string[]) => void;
   private _openRun?: (runId: string) => void;
+  private _section: Section;
+  private _sectionChanged = new Signal<this, void>(this);
   private _trans: TranslationBundle;
 }
 

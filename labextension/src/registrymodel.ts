@@ -22,7 +22,7 @@ import {
 import { LoadStatus, pollFrequency } from './model';
 
 /** What polls while shown, and says when what it holds changed. */
-abstract class Polled implements IDisposable {
+export abstract class Polled implements IDisposable {
   constructor(name: string, pollInterval: number) {
     this._poll = new Poll({
       auto: false,

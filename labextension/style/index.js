@@ -2,3 +2,4 @@ import './base.css';
 import './runview.css';
 import './diffview.css';
 import './registry.css';
+import './features.css';
