@@ -87,4 +87,5 @@ if [ -z "$only" ] || [ -n "$registry_only" ]; then
     .venv/bin/python bench/registry.py --pg-url "$PG_URL" ${rest[@]+"${rest[@]}"} || rrc=$?
     [ "$rrc" -eq 0 ] || rc=$rrc
 fi
+[ -n "$only" ] || { .venv/bin/python bench/features.py ${rest[@]+"${rest[@]}"} || rc=$?; }
 exit "$rc"
