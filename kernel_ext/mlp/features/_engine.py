@@ -299,6 +299,7 @@ class Engine:
         """Run a query; while it runs, report DuckDB's progress (0-100) every 0.2 s."""
         if progress is None:
             return fn()
+        con = self.con  # made here, once: the worker and this thread must share it
         box: dict[str, Any] = {}
 
         def work():
@@ -313,7 +314,7 @@ class Engine:
             th.join(0.2)
             if th.is_alive():
                 try:
-                    p = self.con.query_progress()
+                    p = con.query_progress()
                 except Exception:
                     p = -1
                 progress(float(p))
