@@ -200,7 +200,9 @@ class JupyterServer:
             import sqlite3
 
             with sqlite3.connect(online) as con:
-                con.execute("DELETE FROM mlp_online")
+                for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type = "
+                                            "'table' AND name LIKE 'mlp_online_%'").fetchall():
+                    con.execute(f"DELETE FROM {table}")
 
     def stop(self) -> None:
         self.proc.terminate()

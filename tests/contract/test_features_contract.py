@@ -244,27 +244,30 @@ def test_the_online_store_on_each_database(db_url):
     from mlp_server.features.online import OnlineStore
 
     s = OnlineStore(db_url)
+    f = ["float", "string", "bool", "timestamp"]
     try:
-        assert s.write("v", 1, [("[1]", 10, 10, "[1.0]"), ("[2]", 10, 10, "[2.0]")]) == 2
-        assert s.write("v", 1, [("[1]", 5, 50, "[0.5]")]) == 0  # an older event: kept
-        assert s.write("v", 1, [("[1]", 10, 20, "[1.5]")]) == 1  # same event, created later
-        assert s.write("v", 1, [("[2]", 10, 5, "[9.0]")]) == 0  # same event, created earlier
-        assert s.write("v", 2, [("[1]", 1, 1, "[7.0]")]) == 1  # another version: its own row
-        assert s.read("v", 1, ["[1]", "[2]", "[3]"]) == {"[1]": (10, "[1.5]"),
-                                                        "[2]": (10, "[2.0]")}
-        assert s.read("v", 1, ["[2]"]) == {"[2]": (10, "[2.0]")}
-        assert s.read("v", 2, ["[1]"]) == {"[1]": (1, "[7.0]")} and s.count("v", 1) == 2
+        assert s.write("v", 1, f, [("[1]", 10, 10, 1.0, "a", True, 5),
+                                   ("[2]", 10, 10, 2.0, None, False, None)]) == 2
+        assert s.write("v", 1, f, [("[1]", 5, 50, 0.5, "b", False, 1)]) == 0  # older: kept
+        assert s.write("v", 1, f, [("[1]", 10, 20, 1.5, "c", True, 6)]) == 1  # created later
+        assert s.write("v", 1, f, [("[2]", 10, 5, 9.0, "d", True, 7)]) == 0  # created earlier
+        assert s.write("v", 2, ["int"], [("[1]", 1, 1, 7)]) == 1  # another version: its own
+        got = s.read("v", 1, f, ["[1]", "[2]", "[3]"])
+        assert got["[1]"][:3] == (10, 1.5, "c") and bool(got["[1]"][3]) and got["[1]"][4] == 6
+        assert got["[2]"][:3] == (10, 2.0, None) and "[3]" not in got
+        assert s.read("v", 1, f, ["[2]"], [1]) == {"[2]": (10, None)}
+        assert s.read("v", 2, ["int"], ["[1]"]) == {"[1]": (1, 7)} and s.count("v", 1, f) == 2
     finally:
         s.close()
 
 
 def test_materialize_and_look_up_with_the_online_store_in_postgres(db_url, tmp_path):
     """``c.MLPFeatures.online_url`` may name any SQLAlchemy database."""
+    from conftest import _service
+
     import mlp._client
     from mlp.transport.local import LocalTransport
     from mlp_server.features import FeatureService, OnlineStore
-
-    from conftest import _service
 
     t = LocalTransport(_service(f"sqlite:///{tmp_path / 'store.db'}", tmp_path))
     t._features = FeatureService(t.service, OnlineStore(db_url))

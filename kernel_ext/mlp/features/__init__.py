@@ -34,9 +34,19 @@ __all__ = ["FeatureView", "OnlineResult", "csv", "entities", "entity", "feature_
 
 
 def _fs(action: str, **kw: Any) -> Any:
+    get_client = _GET_CLIENT or _get_client()
+    return get_client().transport.features(action, **kw)
+
+
+_GET_CLIENT = None
+
+
+def _get_client():
+    global _GET_CLIENT
     from .._client import get_client
 
-    return get_client().transport.features(action, **kw)
+    _GET_CLIENT = get_client
+    return get_client
 
 
 def _transport():

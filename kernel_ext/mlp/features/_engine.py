@@ -159,6 +159,15 @@ class Engine:
         except Exception:
             return False
 
+    def column_types(self, source: dict) -> dict[str, str]:
+        """The source's column types, read once per engine (they decide which casts the
+        queries need: a cast on every one of millions of rows is not free)."""
+        key = repr(sorted(source.items()))
+        cache = self.__dict__.setdefault("_types", {})
+        if key not in cache:
+            cache[key] = dict(self.describe(source))
+        return cache[key]
+
     def describe(self, source: dict) -> list[tuple[str, str]]:
         """The source's columns and DuckDB types (a clear error when it cannot be read)."""
         try:
@@ -173,12 +182,13 @@ class Engine:
     def view_rows(self, view: dict, *, as_of: float | None = None, alias: str = "f") -> str:
         """The view's rows with internal columns: keys as is, ``__ev``/``__cr`` (UTC), the
         features as ``__f0..``, and ``__o``, the ordering struct the rules rank by."""
-        ev = utc(q(view["event_time"]))
-        cr = utc(q(view["created_time"])) if view.get("created_time") else None
+        types = self.column_types(view["source"])
+        ev = _as_utc(view["event_time"], types)
+        cr = _as_utc(view["created_time"], types) if view.get("created_time") else None
         created = f"coalesce({cr}, {ev})" if cr else ev
         cols = [q(k) for k in view["join_keys"]]
         cols += [f"{ev} AS __ev", f"{created} AS __cr"]
-        cols += [f"{_typed(q(f['name']), f['dtype'])} AS __f{i}"
+        cols += [f"{_typed(f['name'], f['dtype'], types)} AS __f{i}"
                  for i, f in enumerate(view["features"])]
         inner = f"SELECT {', '.join(cols)} FROM {self.source_sql(view['source'])}"
         where = "__ev IS NOT NULL"
@@ -330,9 +340,11 @@ class Engine:
         """Per key, the winning row among those with an event time in ``[start, end]`` that
         were created by ``cutoff`` (with ``created_since``: also older rows created since
         then, late data), as an Arrow record batch reader of keys, ``__ev``, ``__cr`` and the
-        features; and the number of keys."""
-        feats = ", ".join(f"__f{i}" for i in range(len(view["features"])))
-        where = [f"__ev <= {ts_literal(end)}", f"__cr <= {ts_literal(cutoff)}"]
+        features (times as microseconds since the epoch); and the number of keys."""
+        feats = ", ".join(f"epoch_us(__f{i}) AS __f{i}" if f["dtype"] == "timestamp" else
+                          f"__f{i}" for i, f in enumerate(view["features"]))
+        where = [f"__ev <= {ts_literal(end)}", f"__cr <= {ts_literal(cutoff)}",
+                 *(f"{q(k)} IS NOT NULL" for k in view["join_keys"])]
         if start is not None:
             window = f"__ev >= {ts_literal(start)}"
             if created_since is not None and view.get("created_time"):
@@ -340,7 +352,8 @@ class Engine:
             where.append(window)
         keys = ", ".join(q(k) for k in view["join_keys"])
         part = f"PARTITION BY {keys} " if keys else ""
-        sql = (f"SELECT {keys}{',' if keys else ''} __ev, __cr, {feats} FROM "
+        sql = (f"SELECT {keys}{',' if keys else ''} epoch_us(__ev) AS __ev, "
+               f"epoch_us(__cr) AS __cr, {feats} FROM "
                f"({self.view_rows(view)}) r WHERE {' AND '.join(where)} "
                f"QUALIFY row_number() OVER ({part}ORDER BY __o DESC) = 1")
         try:
@@ -400,9 +413,23 @@ def passthrough_names(cols: list[str]) -> list[str]:
 _DUCK = {"int": "BIGINT", "float": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN"}
 
 
-def _typed(expr: str, dtype: str) -> str:
+def _as_utc(col: str, types: dict[str, str]) -> str:
+    """A time column as a naive UTC TIMESTAMP, with no more casting than its type needs."""
+    t = (types.get(col) or "").upper()
+    if t == "TIMESTAMP":
+        return q(col)
+    if t.startswith("TIMESTAMP") or t == "DATE":  # aware (the session is UTC), or precision
+        return f"CAST({q(col)} AS TIMESTAMP)"
+    return utc(q(col))
+
+
+def _typed(col: str, dtype: str, types: dict[str, str]) -> str:
     """A feature column as its declared dtype (timestamps as naive UTC)."""
-    return utc(expr) if dtype == "timestamp" else f"CAST({expr} AS {_DUCK[dtype]})"
+    if dtype == "timestamp":
+        return _as_utc(col, types)
+    want = _DUCK[dtype]
+    have = (types.get(col) or "").upper()
+    return q(col) if have == want else f"CAST({q(col)} AS {want})"
 
 
 def _cast_key(expr: str, view: dict, key: str) -> str:

@@ -30,7 +30,6 @@ from .online import OnlineStore, key_string
 
 _KEY_TYPE = re.compile(r"^[A-Z][A-Z0-9_]*(\(\d+(, ?\d+)?\))?( WITH TIME ZONE)?$")
 _OPTION = re.compile(r"^[a-z_]{1,40}$")
-_EPOCH = datetime(1970, 1, 1)
 
 
 class FeatureService:
@@ -51,6 +50,7 @@ class FeatureService:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="mlp-materialize")
         self._progress: dict[int, float] = {}
         self._meta: dict[str, tuple[float, dict | None]] = {}
+        self._plans: dict[tuple, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -362,24 +362,26 @@ class FeatureService:
             reader, total = eng._run(lambda: eng.latest_rows(view, start, end, cutoff,
                                                              created_since), scan)
             keys = view["join_keys"]
-            nk = len(keys)
             dtypes = [f["dtype"] for f in view["features"]]
+            single_int = _int_keyed(view)
             done = written = 0
             newest = None
             for batch in reader:
                 cols = batch.to_pydict()
-                key_cols = [cols[k] for k in keys]
-                evs, crs = cols["__ev"], cols["__cr"]
-                feats = [cols[f"__f{i}"] for i in range(len(dtypes))]
-                rows = []
-                for j in range(batch.num_rows):
-                    ev = _micros(evs[j])
-                    rows.append((key_string([c[j] for c in key_cols]) if nk else "[]", ev,
-                                 _micros(crs[j]),
-                                 json.dumps([_stored(f[j], t) for f, t in zip(feats, dtypes, strict=True)])))
-                    if newest is None or ev > newest:
-                        newest = ev
-                written += self.online.write(view["name"], view["version"], rows)
+                if not keys:
+                    ks = ["[]"] * batch.num_rows
+                elif single_int:
+                    ks = cols[keys[0]]
+                else:
+                    ks = [key_string(t) for t in zip(*(cols[k] for k in keys), strict=True)]
+                evs = cols["__ev"]
+                rows = zip(ks, evs, cols["__cr"], *(cols[f"__f{i}"] for i in range(len(dtypes))),
+                           strict=True)
+                written += self.online.write(view["name"], view["version"], dtypes, rows,
+                                             single_int)
+                top = max(evs) if evs else None
+                if top is not None and (newest is None or top > newest):
+                    newest = top
                 done += batch.num_rows
                 self._progress[mid] = 0.5 + 0.5 * done / max(total, 1)
             with self.store.write() as conn:
@@ -398,6 +400,7 @@ class FeatureService:
             self._progress.pop(mid, None)
             with self._lock:
                 self._meta.pop(view["name"], None)
+                self._plans.clear()
 
     def get_materialization(self, id: int) -> dict:  # noqa: A002 - the REST field's name
         mid = int(id)
@@ -440,6 +443,7 @@ class FeatureService:
         if row is not None:
             view = self.get_view(name, row.version)
             view["_index"] = {f["name"]: i for i, f in enumerate(view["features"])}
+            view["_int_key"] = _int_keyed(view)
         elif not self._exists(name):
             raise NotFound(f"no feature view named {name!r}", field="features")
         with self._lock:
@@ -457,30 +461,68 @@ class FeatureService:
         null as offline) and its event time (seconds since the epoch).
 
         ``entities``: ``{"customer_id": [1, 2]}`` or ``[{"customer_id": 1}, ...]``.
-        Returns ``{"features": [names], "entities": [{key: value}], "values": [[...]],
-        "status": [[...]], "event_time": [[...]]}``, rows in request order."""
+        Returns ``{"features": [names], "dtypes": [...], "entities": [{key: value}],
+        "values": [[...]], "status": [[...]], "event_time": [[...]]}``, in request order."""
         rows = _entity_rows(entities)
-        if isinstance(features, str):
-            features = [features]
+        plan, names, dtypes_out = self._online_plan(
+            (features,) if isinstance(features, str) else tuple(features))
+        now_us = int(self.clock() * 1_000_000)
+        n = len(rows)
+        values: list[list] = [[] for _ in range(n)]
+        status: list[list] = [[] for _ in range(n)]
+        times: list[list] = [[] for _ in range(n)]
+        for view, idx, dtypes, all_dtypes, convert, width in plan:
+            keys = _lookup_keys(rows, view)
+            found = self.online.read(view["name"], view["version"], all_dtypes,
+                                     keys if n == 1 else list(dict.fromkeys(keys)), idx,
+                                     view["_int_key"])
+            ttl = view["ttl"]
+            oldest = None if not ttl else now_us - int(ttl * 1_000_000)
+            absent, old = [None] * width, ["outside_ttl"] * width
+            present = ["present"] * width
+            for j, k in enumerate(keys):
+                hit = found.get(k)
+                if hit is None:
+                    values[j] += absent
+                    status[j] += ["not_found"] * width
+                    times[j] += absent
+                    continue
+                ev = hit[0]
+                times[j] += [ev / 1e6] * width
+                if oldest is not None and ev < oldest:
+                    values[j] += absent
+                    status[j] += old
+                    continue
+                if convert:
+                    values[j] += [_loaded(x, d) for x, d in zip(hit[1:], dtypes, strict=True)]
+                else:
+                    values[j] += hit[1:]
+                status[j] += present
+        return {"features": names, "dtypes": dtypes_out, "entities": rows, "values": values,
+                "status": status, "event_time": times}
+
+    def _online_plan(self, features: tuple) -> tuple[list[tuple], list[str], list[str]]:
+        """What a list of feature references reads: per view, its online version, the
+        positions of the features in its stored values and their dtypes. Cached for a second
+        (and dropped when a materialization ends), so a lookup parses nothing."""
+        now = time.monotonic()
+        hit = self._plans.get(features)
+        if hit is not None and hit[0] > now:
+            return hit[1]
         if not features:
             raise InvalidInput("name one or more features, e.g. ['customer_stats:avg_spend']",
                                field="features")
-        plan: list[tuple[dict, list[int]]] = []
+        by_view: dict[str, tuple[dict, list[int]]] = {}
         names: list[str] = []
         dtypes_out: list[str] = []
-        by_view: dict[str, tuple[dict, list[int]]] = {}
         for ref in features:
             vname, version, feat = spec.parse_ref(ref)
             view = self._online_view(vname)
             if version is not None and version != view["version"]:
                 raise InvalidInput(f"the online store serves version {view['version']} of "
                                    f"{vname!r}, not {version}", field="features")
-            if vname not in by_view:
-                by_view[vname] = (view, [])
-                plan.append(by_view[vname])
-            idx = by_view[vname][1]
-            picked = list(view["_index"]) if feat == "*" else [feat]
-            for f in picked:
+            idx = by_view.setdefault(vname, (view, []))[1]
+            for f in (list(view["_index"]) if feat == "*" else [feat]):
                 if f not in view["_index"]:
                     raise InvalidInput(f"feature view {vname!r} (version {view['version']}, "
                                        f"online) has no feature {f!r}; it has "
@@ -492,36 +534,17 @@ class FeatureService:
             dup = next(n for n in names if names.count(n) > 1)
             raise InvalidInput(f"feature {dup!r} is asked twice (from two views?): ask for one "
                                "per name", field="features")
-        now_us = int(self.clock() * 1_000_000)
-        n = len(rows)
-        values: list[list] = [[] for _ in range(n)]
-        status: list[list] = [[] for _ in range(n)]
-        times: list[list] = [[] for _ in range(n)]
-        for view, idx in plan:
-            keys = [_lookup_key(r, view) for r in rows]
-            found = self.online.read(view["name"], view["version"], list(dict.fromkeys(keys)))
-            ttl = view["ttl"]
-            oldest = None if not ttl else now_us - int(ttl * 1_000_000)
+        plan = []
+        for view, idx in by_view.values():
             dtypes = [view["features"][i]["dtype"] for i in idx]
-            for j, k in enumerate(keys):
-                hit = found.get(k)
-                if hit is None:
-                    values[j] += [None] * len(idx)
-                    status[j] += ["not_found"] * len(idx)
-                    times[j] += [None] * len(idx)
-                    continue
-                ev, vals = hit
-                t = ev / 1e6
-                times[j] += [t] * len(idx)
-                if oldest is not None and ev < oldest:
-                    values[j] += [None] * len(idx)
-                    status[j] += ["outside_ttl"] * len(idx)
-                    continue
-                stored = json.loads(vals)
-                values[j] += [_loaded(stored[i], d) for i, d in zip(idx, dtypes, strict=True)]
-                status[j] += ["present"] * len(idx)
-        return {"features": names, "dtypes": dtypes_out, "entities": rows, "values": values,
-                "status": status, "event_time": times}
+            plan.append((view, idx, dtypes, [f["dtype"] for f in view["features"]],
+                         "timestamp" in dtypes or "bool" in dtypes, len(idx)))
+        out = (plan, names, dtypes_out)
+        with self._lock:
+            if len(self._plans) > 1000:
+                self._plans.clear()
+            self._plans[features] = (now + 1.0, out)
+        return out
 
     # -- freshness ---------------------------------------------------------------------------
 
@@ -595,24 +618,16 @@ def _materialization(row: Any) -> dict:
             "started_by": row.started_by}
 
 
-def _micros(value: Any) -> int:
-    """A naive UTC datetime (DuckDB's TIMESTAMP) as microseconds since the epoch."""
-    d = value - _EPOCH
-    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
-
-
-def _stored(value: Any, dtype: str) -> Any:
+def _loaded(value: Any, dtype: str) -> Any:
+    """A stored online value as Python: timestamps (microseconds) as naive UTC datetimes,
+    booleans (SQLite keeps 0/1) as bools."""
     if value is None:
         return None
     if dtype == "timestamp":
-        return _micros(value)
+        return datetime(1970, 1, 1) + _delta(value)
+    if dtype == "bool":
+        return bool(value)
     return value
-
-
-def _loaded(value: Any, dtype: str) -> Any:
-    if value is None or dtype != "timestamp":
-        return value
-    return datetime(1970, 1, 1) + _delta(value)
 
 
 def _delta(us: int):
@@ -639,6 +654,10 @@ def _plain(x: Any) -> Any:
 
 
 def _entity_rows(entities: Any) -> list[dict]:
+    if type(entities) is dict and len(entities) == 1:  # the common case, {"id": [1, 2]}
+        ((k, v),) = entities.items()
+        if type(v) is list:
+            return [{k: x} for x in v]
     if hasattr(entities, "to_dict") and hasattr(entities, "columns"):  # a DataFrame
         entities = entities.to_dict("records")
     if isinstance(entities, Mapping):
@@ -658,6 +677,35 @@ def _entity_rows(entities: Any) -> list[dict]:
 
 _INT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
         "UINTEGER", "UBIGINT")
+
+
+def _int_keyed(view: dict) -> bool:
+    """Whether the view is keyed by one integer column (stored as an integer key online)."""
+    keys = view["join_keys"]
+    return len(keys) == 1 and (view.get("key_types") or {}).get(keys[0]) in _INT
+
+
+def _lookup_keys(rows: list[dict], view: dict) -> list[Any]:
+    """The stored key of each entity row: the integer, or the JSON ``key_string`` writes."""
+    keys = view["join_keys"]
+    if not keys:
+        return ["[]"] * len(rows)
+    if view["_int_key"]:
+        k = keys[0]
+        try:
+            return [_int_key(r[k]) for r in rows]
+        except (KeyError, TypeError, ValueError):
+            # the slow path names the problem
+            return [json.loads(_lookup_key(r, view))[0] for r in rows]
+    return [_lookup_key(r, view) for r in rows]
+
+
+def _int_key(v: Any) -> int:
+    if type(v) is int:
+        return v
+    if isinstance(v, bool) or isinstance(v, float) and not v.is_integer():
+        raise ValueError(v)
+    return int(v)
 
 
 def _lookup_key(row: Mapping[str, Any], view: dict) -> str:
