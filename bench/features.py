@@ -346,7 +346,6 @@ def _stats(lat: tuple[list[float], list[float]]) -> dict:
 
 def _breakdown(svc, feats: list[str], keys: list[int]) -> dict:
     """Mean µs per one-entity lookup of each step FeatureService.get_online takes."""
-    from mlp.features import _spec
     from mlp_server.features import service as S
 
     view = svc._online_view(ONLINE_VIEW)
@@ -358,19 +357,14 @@ def _breakdown(svc, feats: list[str], keys: list[int]) -> dict:
             fn(k)
         return (time.perf_counter_ns() - t) / n / 1e3
 
-    stored = svc.online.read(ONLINE_VIEW, view["version"], [f"[{keys[0]}]"])
-    vals = next(iter(stored.values()))[1]
     dtypes = [f["dtype"] for f in view["features"]]
     return {
         "total_us": each(lambda k: svc.get_online({"customer_id": [k]}, feats)),
-        "parse_ref_x10_us": each(lambda k: [_spec.parse_ref(f) for f in feats]),
-        "online_view_x10_us": each(lambda k: [svc._online_view(ONLINE_VIEW) for _ in feats]),
+        "plan_us": each(lambda k: svc._online_plan(tuple(feats))),
         "entity_rows_us": each(lambda k: S._entity_rows({"customer_id": [k]})),
-        "lookup_key_us": each(lambda k: S._lookup_key({"customer_id": k}, view)),
-        "online_read_us": each(lambda k: svc.online.read(ONLINE_VIEW, view["version"],
-                                                         [f"[{k}]"])),
-        "json_loads_and_loaded_us": each(lambda k: [S._loaded(v, d) for v, d in zip(
-            json.loads(vals), dtypes, strict=True)]),
+        "lookup_keys_us": each(lambda k: S._lookup_keys([{"customer_id": k}], view)),
+        "online_read_us": each(lambda k: svc.online.read(ONLINE_VIEW, view["version"], dtypes,
+                                                         [k], None, view["_int_key"])),
         "clock_us": each(lambda k: svc.clock()),
     }
 
@@ -415,19 +409,19 @@ def child_online(a) -> None:
     svc = get_client().transport.feature_service
     ms = _lat(lambda k: svc.get_online({"customer_id": [k]}, feats), one, warm)
     emit({"fig": "service_1", **_stats(ms)})
-    ms = _lat(lambda k: svc.online.read(ONLINE_VIEW, 1, [f"[{k}]"]), one, warm)
+    dtypes = ["float"] * len(ONLINE_FEATS)
+    ms = _lat(lambda k: svc.online.read(ONLINE_VIEW, 1, dtypes, [k], None, True), one, warm)
     emit({"fig": "online_store_read_1", **_stats(ms)})
     emit({"fig": "breakdown", **_breakdown(svc, feats, one[:2000])})
     # bare sqlite3 primary-key read of the same table, for scale
     import sqlite3
 
     conn = sqlite3.connect(os.path.join(a.home, "online.db"))
-    sql = "SELECT key, event_time, vals FROM mlp_online WHERE view = ? AND version = ? AND key = ?"
-    ms = _lat(lambda k: conn.execute(sql, (ONLINE_VIEW, 1, f"[{k}]")).fetchone(), one, warm)
+    from mlp_server.features.online import table_name
+
+    sql = f"SELECT * FROM {table_name(ONLINE_VIEW, 1)} WHERE key = ?"
+    ms = _lat(lambda k: conn.execute(sql, (k,)).fetchone(), one, warm)
     emit({"fig": "sqlite_pk", **_stats(ms)})
-    ms = _lat(lambda k: json.loads(conn.execute(sql, (ONLINE_VIEW, 1, f"[{k}]")).fetchone()[2]),
-              one, warm)
-    emit({"fig": "sqlite_pk_json", **_stats(ms)})
     conn.close()
     if a.no_rest:
         return
@@ -723,9 +717,8 @@ ONLINE_FIGS = {  # child figure -> (bench, target, note)
     "online_store_read_1": ("features_online_store_read_p99_ms", None,
                             "OnlineStore.read of one key (the service's storage call)"),
     "sqlite_pk": ("features_online_sqlite_pk_p99_ms", None,
-                  "bare sqlite3 primary-key read of mlp_online (own connection), for scale"),
-    "sqlite_pk_json": ("features_online_sqlite_pk_json_p99_ms", None,
-                       "the same plus json.loads of the stored values"),
+                  "bare sqlite3 primary-key read of the view's online table (own connection), "
+                  "for scale"),
     "rest_1": ("features_online_rest_p99_ms", "<= 2",
                "POST /mlp/api/v1/features/online, one entity, 10 features, requests.Session "
                "(keep-alive) against a real Jupyter server with the extension"),
