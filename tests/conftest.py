@@ -23,6 +23,7 @@ def mlp_home(tmp_path, monkeypatch):
                 "MLP_EXPERIMENT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("MLP_SYSTEM_METRICS_INTERVAL", "0")
+    monkeypatch.setenv("MLP_CACHE_DIR", str(tmp_path / "mlp-cache"))
     yield home
     if mlp._client._client is not None:
         mlp._client._client.close()

@@ -106,6 +106,9 @@ class MLPExtension(ExtensionApp):
 
         self.features = open_features(self.tracking, cfg.home,
                                       MLPFeatures(config=self.config, parent=self))
+        if self.features.interrupted():
+            self.log.warning("jupyter-mlp: materializations interrupted by the last stop are "
+                             "marked failed")
         self.executor = ThreadPoolExecutor(self.db_workers, thread_name_prefix="mlp-db")
         self.settings.update({"mlp_tracking": self.tracking, "mlp_executor": self.executor,
                               "mlp_registry": self.registry, "mlp_features": self.features})

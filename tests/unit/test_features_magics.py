@@ -68,3 +68,30 @@ def test_bad_input_prints_a_message_not_a_traceback(ip, stats, capsys):
     assert "--incremental starts where" in capsys.readouterr().err
     ip.run_line_magic("mlp", "materialize --help")
     assert "--incremental" in capsys.readouterr().out
+
+
+def test_a_long_job_shows_progress_on_a_terminal(capsys):
+    from mlp.features._progress import Progress
+
+    bar = Progress("training frame", delay=0)
+    bar.update(0.5)
+    bar.done("training frame: 3 rows")
+    err = capsys.readouterr().err
+    assert "\rtraining frame: 50% (0 s)" in err and err.endswith("training frame: 3 rows\n")
+    quiet = Progress("materialize", delay=60)
+    quiet.update(0.9)
+    quiet.done()
+    assert capsys.readouterr().err == ""  # quick work shows nothing
+
+
+def test_materializations_left_running_by_a_stop_are_failed_at_the_next_start(stats):
+    import mlp._client
+    from mlp_server.store.schema import feature_materializations as m
+
+    svc = mlp._client.get_client().transport.feature_service
+    with svc.store.write() as conn:
+        conn.execute(m.insert().values(view="customer_stats", version=1, end=0, cutoff=0,
+                                       incremental=0, status="running", started_at=0))
+    assert svc.interrupted() == 1
+    hist = fs.materializations("customer_stats")
+    assert hist.status.tolist() == ["failed"] and "interrupted" in hist.error[0]

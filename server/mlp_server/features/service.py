@@ -402,6 +402,15 @@ class FeatureService:
                 self._meta.pop(view["name"], None)
                 self._plans.clear()
 
+    def interrupted(self) -> int:
+        """Mark materializations left ``running`` by a server that stopped as ``failed`` (a
+        server calls this as it starts: none of them is running any more)."""
+        m = feature_materializations
+        with self.store.write() as conn:
+            return conn.execute(update(m).where(m.c.status == "running").values(
+                status="failed", error="interrupted: the server stopped while it ran; "
+                                       "materialize again", finished_at=self.clock())).rowcount
+
     def get_materialization(self, id: int) -> dict:  # noqa: A002 - the REST field's name
         mid = int(id)
         m = feature_materializations
