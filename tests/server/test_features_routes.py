@@ -145,3 +145,14 @@ def test_materialization_route_reports_progress_and_errors(client_of):
     assert sample["columns"] == ["customer_id", "event_timestamp", "spend"]
     assert len(sample["rows"]) == 2
     assert api(server, "GET", "features/views/spend_e/sample?n=0").status_code == 400
+
+
+def test_the_token_is_checked_without_a_login_cookie(client_of):
+    server, _ = client_of
+    ok = api(server, "GET", "features/freshness")
+    assert ok.status_code == 200 and "Set-Cookie" not in ok.headers
+    bad = requests.get(f"{server.url}/mlp/api/v1/features/freshness", timeout=10,
+                       headers={"Authorization": f"token {server.token}x"})
+    assert bad.status_code in (401, 403)
+    assert requests.get(f"{server.url}/mlp/api/v1/features/freshness", timeout=10,
+                        headers={"Authorization": "token "}).status_code in (401, 403)
