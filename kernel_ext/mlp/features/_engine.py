@@ -23,12 +23,10 @@ import contextlib
 import os
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import InvalidInput, MLPError
-from ._spec import REASONS
 
 #: The probe's upper bound on (created time, hash): every row with event time <= t qualifies.
 _PROBE = "struct_pack(a := {t}, b := 'infinity'::TIMESTAMP, c := 18446744073709551615::UBIGINT)"
@@ -513,4 +511,4 @@ def _engine_error(e: BaseException, view: dict | None = None) -> MLPError:
     return MLPError(f"the feature query failed{where}: {msg}")
 
 
-__all__ = ["REASONS", "Engine", "lit", "q", "time", "ts_literal", "utc"]
+__all__ = ["Engine", "lit", "q", "ts_literal", "utc"]

@@ -167,6 +167,17 @@ class MLPHandler(APIHandler):
             raise InvalidInput("the request body must be a JSON object", field="body")
         return data
 
+    def field(self, body: dict, key: str, kind: type | tuple, required: bool = False) -> Any:
+        """A body field of the given type (a bool is not an int), or None when absent."""
+        value = body.get(key)
+        if value is None:
+            if required:
+                raise InvalidInput(f"the request body needs {key!r}", field=key)
+            return None
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise InvalidInput(f"{key} has the wrong type: {value!r}", field=key)
+        return value
+
     def reply(self, obj: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -22,16 +21,6 @@ class FeaturesHandler(MLPHandler):
     @property
     def features(self):
         return self.settings["mlp_features"]
-
-    def field(self, body: dict, key: str, kind: type | tuple, required: bool = False) -> Any:
-        value = body.get(key)
-        if value is None:
-            if required:
-                raise InvalidInput(f"the request body needs {key!r}", field=key)
-            return None
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            raise InvalidInput(f"{key} has the wrong type: {value!r}", field=key)
-        return value
 
     def int_arg(self, name: str, default: int | None = None) -> int | None:
         raw = self.get_query_argument(name, None)

@@ -3,8 +3,6 @@ identity the server authenticated; checks and validations run here."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -29,16 +27,6 @@ class RegistryHandler(MLPHandler):
         except ValueError:
             raise InvalidInput(f"{name} must be a number (seconds since the epoch), got "
                                f"{raw!r}", field=name) from None
-
-    def field(self, body: dict, key: str, kind: type | tuple, required: bool = False) -> Any:
-        value = body.get(key)
-        if value is None:
-            if required:
-                raise InvalidInput(f"the request body needs {key!r}", field=key)
-            return None
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            raise InvalidInput(f"{key} has the wrong type: {value!r}", field=key)
-        return value
 
 
 class ModelsHandler(RegistryHandler):
