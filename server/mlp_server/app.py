@@ -17,7 +17,7 @@ from traitlets import Bool, Float, Int, default
 from mlp.errors import InvalidInput
 
 from . import __version__
-from .config import MLP, MLPFeatures, MLPRegistry
+from .config import MLP, MLPFeatures, MLPJobs, MLPRegistry
 from .handlers import url_patterns
 from .handlers.forward import Upstream, forward_patterns
 
@@ -39,7 +39,7 @@ class MLPExtension(ExtensionApp):
     jupyter mlp db upgrade --db-url postgresql+psycopg://mlp@db/mlp
     """
     version = __version__
-    classes = [MLP, MLPRegistry, MLPFeatures]  # so --help-all lists the MLP.* settings
+    classes = [MLP, MLPRegistry, MLPFeatures, MLPJobs]  # so --help-all lists the MLP.* settings
     # Launched on its own it is an API server: no JupyterLab, no other extension.
     load_other_extensions = False
     extension_url = "/mlp/api/v1/info"
@@ -59,6 +59,10 @@ class MLPExtension(ExtensionApp):
         "Seconds a request forwarded to the shared server (c.MLP.server_url) may take, "
         "uploads included.")).tag(config=True)
 
+    jobs_interval = Float(2.0, help=(
+        "Seconds between checks of unfinished jobs with the Ray cluster (their state, and "
+        "their runs' heartbeats); 0: only when a job is asked about.")).tag(config=True)
+
     freshness_interval = Float(15.0, help=(
         "Seconds between the feature-freshness snapshots /metrics reports (0: none).")).tag(
         config=True)
@@ -66,6 +70,8 @@ class MLPExtension(ExtensionApp):
     tracking: Any = None
     registry: Any = None
     features: Any = None
+    jobs: Any = None
+    _job_url: str | None = None
     deliverer: Any = None
     upstream: Upstream | None = None
     ingest: Any = None
@@ -109,9 +115,16 @@ class MLPExtension(ExtensionApp):
         if self.features.interrupted():
             self.log.warning("jupyter-mlp: materializations interrupted by the last stop are "
                              "marked failed")
+        from .jobs import open_jobs
+
+        jobs_cfg = MLPJobs(config=self.config, parent=self)
+        self._job_url = jobs_cfg.job_server_url or None
+        self.jobs = open_jobs(self.tracking, cfg.home, cfg.ray_address, jobs_cfg,
+                              server_url=lambda: self._job_url)
         self.executor = ThreadPoolExecutor(self.db_workers, thread_name_prefix="mlp-db")
         self.settings.update({"mlp_tracking": self.tracking, "mlp_executor": self.executor,
-                              "mlp_registry": self.registry, "mlp_features": self.features})
+                              "mlp_registry": self.registry, "mlp_features": self.features,
+                              "mlp_jobs": self.jobs, "mlp_shared": reg_cfg.shared})
         if self.ingest_process:
             from .ingest import IngestProcess
 
@@ -139,6 +152,11 @@ class MLPExtension(ExtensionApp):
         if not os.environ.get("MLP_SERVER_URL"):
             os.environ["MLP_SERVER_URL"] = serverapp.connection_url
             os.environ["MLP_TOKEN"] = self.kernel_token
+        if self.jobs is not None:
+            self._job_url = self._job_url or serverapp.connection_url
+            if self.jobs_interval > 0:
+                self._jobs_poll = PeriodicCallback(self._poll_jobs, self.jobs_interval * 1000)
+                self._jobs_poll.start()
         if self.tracking is not None and self.reap_interval > 0:
             self._reaper = PeriodicCallback(self._reap, self.reap_interval * 1000)
             self._reaper.start()
@@ -163,6 +181,18 @@ class MLPExtension(ExtensionApp):
             self.log.warning("jupyter-mlp: reading feature freshness failed: %s", e)
             return
         metrics.update(rows)
+
+    async def _poll_jobs(self) -> None:
+        if getattr(self, "_polling_jobs", False):
+            return
+        self._polling_jobs = True
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.executor,
+                                                             self.jobs.refresh_active)
+        except Exception as e:  # the store or the cluster may be briefly away
+            self.log.warning("jupyter-mlp: checking jobs failed: %s", e)
+        finally:
+            self._polling_jobs = False
 
     async def _deliver(self) -> None:
         if getattr(self, "_delivering", False):
@@ -198,6 +228,10 @@ class MLPExtension(ExtensionApp):
             self._hooks.stop()
         if getattr(self, "_fresh", None) is not None:
             self._fresh.stop()
+        if getattr(self, "_jobs_poll", None) is not None:
+            self._jobs_poll.stop()
+        if self.jobs is not None:
+            self.jobs.close()  # stops the local Ray head this server started, by PID
         if self.upstream is not None:
             self.upstream.close()
         if self.tracking is not None:

@@ -73,6 +73,18 @@ class MLP(Configurable):
         ),
     ).tag(config=True)
 
+    ray_address = Unicode(
+        help=(
+            "The Ray cluster jobs run on: its dashboard's address, e.g. http://ray-head:8265 "
+            "(env RAY_ADDRESS). Default: unset, a local Ray head this server starts on the "
+            "first job and stops with itself."
+        ),
+    ).tag(config=True)
+
+    @default("ray_address")
+    def _default_ray_address(self) -> str:
+        return os.environ.get("RAY_ADDRESS", "")
+
     @default("home")
     def _default_home(self) -> str:
         return os.environ.get("MLP_HOME") or str(Path.home() / ".mlp")
@@ -212,3 +224,54 @@ class MLPFeatures(Configurable):
     @default("memory_limit")
     def _default_memory_limit(self) -> str:
         return os.environ.get("MLP_FEATURES_MEMORY_LIMIT", "2GB")
+
+
+class MLPJobs(Configurable):
+    """Jobs on Ray: the local head of embedded mode, and what a job may bring."""
+
+    head_cpus = Int(
+        0, help="CPUs the local Ray head offers to jobs (0: all of this machine's).",
+    ).tag(config=True)
+
+    head_object_store_memory = Unicode(
+        "256MiB", help="The local Ray head's object store (Ray's shared memory for objects).",
+    ).tag(config=True)
+
+    max_package = Unicode(
+        "100MiB", help=(
+            "The largest zipped folder a job may bring (the SDK refuses bigger ones before "
+            "uploading, naming the biggest files)."),
+    ).tag(config=True)
+
+    job_server_url = Unicode(
+        help=(
+            "The URL jobs use to reach this server, to log metrics on their runs (env "
+            "MLP_JOB_SERVER_URL). Default: this server's own URL, which a remote cluster "
+            "must be able to reach."
+        ),
+    ).tag(config=True)
+
+    auth_mode = Unicode(
+        help=(
+            "RAY_AUTH_MODE for talking to the cluster: 'token' for a cluster with Ray's token "
+            "auth (the token in RAY_AUTH_TOKEN or ~/.ray/auth_token), 'disabled' else. "
+            "Default: $RAY_AUTH_MODE; the local head always runs with 'disabled' on loopback."
+        ),
+    ).tag(config=True)
+
+    node_types = List(
+        Dict(),
+        help=(
+            "For an autoscaling cluster: the node types it can add, e.g. [{'name': 'gpu', "
+            "'cpus': 8, 'gpus': 1, 'memory': '64GiB'}]; a request none of them fits is warned "
+            "about (Ray's dashboard does not say what its autoscaler can add)."
+        ),
+    ).tag(config=True)
+
+    @default("job_server_url")
+    def _default_job_server_url(self) -> str:
+        return os.environ.get("MLP_JOB_SERVER_URL", "")
+
+    @default("auth_mode")
+    def _default_auth_mode(self) -> str:
+        return os.environ.get("RAY_AUTH_MODE", "")

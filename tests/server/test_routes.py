@@ -15,7 +15,7 @@ ANY_RUN = "0" * 32
 def concrete(path: str) -> str:
     # A value each path parameter's pattern accepts (ids are numbers, decisions are words).
     values = {"run_id": ANY_RUN, "kind": "code", "request_id": "1", "hook_id": "1",
-              "decision": "approve", "mid": "1", "digest": "0" * 64}
+              "decision": "approve", "mid": "1", "digest": "0" * 64, "job_id": ANY_RUN}
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "x"), path)
 
 

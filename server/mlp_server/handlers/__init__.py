@@ -11,10 +11,11 @@ from tornado import web
 from .. import __version__
 from .base import MLPHandler, dumps
 from .features import ROUTES as FEATURES_ROUTES
+from .jobs import ROUTES as JOBS_ROUTES
 from .registry import ROUTES as REGISTRY_ROUTES
 from .tracking import ROUTES as TRACKING_ROUTES
 
-ROUTES = [*TRACKING_ROUTES, *REGISTRY_ROUTES, *FEATURES_ROUTES]
+ROUTES = [*TRACKING_ROUTES, *REGISTRY_ROUTES, *FEATURES_ROUTES, *JOBS_ROUTES]
 
 API = "/mlp/api/v1"
 

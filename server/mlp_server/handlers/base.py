@@ -75,6 +75,12 @@ class MLPHandler(APIHandler):
 
     auth_resource = "mlp"
     _kernel_request = False
+    #: What a job's own token (scoped to the job's run) may do here: None (nothing), "run"
+    #: (routes of one run: its id is in the path), "metrics"/"heartbeat" (bodies naming only
+    #: that run) or "any" (harmless reads such as the version handshake).
+    job_scope: str | None = None
+    #: The run a job's token may write to, when the request came with one.
+    job_run: str | None = None
 
     async def prepare(self, *args: Any, **kwargs: Any) -> None:
         """Accept the kernel token minted by the extension as well as Jupyter's own auth.
@@ -84,6 +90,18 @@ class MLPHandler(APIHandler):
         path also signs and sets a login cookie on every token-authenticated response, which
         a client sending its token each time never uses, and which was half the server's
         cost of an online feature lookup. Anything else goes through Jupyter's own auth."""
+        job = self._job_token()
+        if job is not None:
+            _job_id, run_id, user = job
+            scope_ok = self.job_scope == "any" or (
+                self.job_scope == "run" and self.path_kwargs.get("run_id") == run_id) or \
+                self.job_scope in ("metrics", "heartbeat")
+            if not scope_ok:
+                raise web.HTTPError(403, "a job's token may only write to the job's own run")
+            self.job_run = run_id
+            self.current_user = self._jupyter_current_user = User(username=user or "job")
+            self._token_authenticated = True
+            return None
         kernel = self._kernel_token_ok()
         if kernel or self._owner_token_ok():
             # The kernels of this server, and its token's holder, act as the user who owns it.
@@ -93,6 +111,24 @@ class MLPHandler(APIHandler):
             self._token_authenticated = True
             return None
         return await super().prepare(*args, **kwargs)
+
+    def _job_token(self) -> tuple | None:
+        """(job id, run id, user) when the request carries a running job's token."""
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        jobs = self.settings.get("mlp_jobs")
+        if scheme.lower() != "token" or jobs is None or not token.startswith("mlpjob_"):
+            return None
+        scope = jobs.token_scope(token)
+        if scope is None:
+            raise web.HTTPError(403, "this job's token is no longer valid: the job ended")
+        return scope
+
+    def check_job_runs(self, run_ids: Any) -> None:
+        """A job's token names only its own run in a body (metrics, heartbeats)."""
+        if self.job_run is not None and any(r != self.job_run for r in run_ids):
+            raise web.HTTPError(403, "a job's token may only write to the job's own run")
 
     def _owner_token_ok(self) -> bool:
         provider = self.identity_provider
@@ -109,6 +145,8 @@ class MLPHandler(APIHandler):
         """The authenticated user a request acts as, recorded on what it creates (never a name
         the client claims): the server's owner for its kernels and for Jupyter's token or
         password login; the user name for JupyterHub or another identity provider."""
+        if self.job_run is not None:
+            return self.current_user.username
         if self._kernel_request or type(self.identity_provider) in _OWNER_PROVIDERS:
             return server_owner()
         return self.current_user.username

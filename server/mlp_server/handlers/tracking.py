@@ -24,6 +24,7 @@ CREATE_FIELDS = ("run_id", "parent_id", "tags", "params", "captures", "host", "p
 
 
 class InfoHandler(MLPHandler):
+    job_scope = "any"
     @web.authenticated
     @authorized
     async def get(self):
@@ -76,6 +77,8 @@ class ResolveHandler(MLPHandler):
 
 
 class RunHandler(MLPHandler):
+    job_scope = "run"
+
     @web.authenticated
     @authorized
     async def get(self, run_id: str):
@@ -84,6 +87,8 @@ class RunHandler(MLPHandler):
     @web.authenticated
     @authorized
     async def delete(self, run_id: str):
+        if self.job_run is not None:
+            raise web.HTTPError(403, "a job's token cannot delete runs")
         await self.call(self.tracking.delete_run, run_id)
         self.reply({"deleted": run_id})
 
@@ -106,17 +111,22 @@ class EndHandler(MLPHandler):
 
 
 class HeartbeatHandler(MLPHandler):
+    job_scope = "heartbeat"
+
     @web.authenticated
     @authorized
     async def post(self):
         ids = self.body().get("run_ids", [])
         if not isinstance(ids, list):
             raise InvalidInput("run_ids must be a list of run ids", field="run_ids")
+        self.check_job_runs(ids)
         await self.call(self.tracking.heartbeat, ids)
         self.reply({"ok": True})
 
 
 class ParamsHandler(MLPHandler):
+    job_scope = "run"
+
     @web.authenticated
     @authorized
     async def post(self, run_id: str):
@@ -125,6 +135,8 @@ class ParamsHandler(MLPHandler):
 
 
 class TagsHandler(MLPHandler):
+    job_scope = "run"
+
     @web.authenticated
     @authorized
     async def post(self, run_id: str):
@@ -133,6 +145,8 @@ class TagsHandler(MLPHandler):
 
 
 class TagHandler(MLPHandler):
+    job_scope = "run"
+
     @web.authenticated
     @authorized
     async def delete(self, run_id: str, key: str):
@@ -143,9 +157,16 @@ class TagHandler(MLPHandler):
 class MetricsHandler(MLPHandler):
     """Metric points in the binary wire format (see ``mlp.transport.wire``)."""
 
+    job_scope = "metrics"
+
     @web.authenticated
     @authorized
     async def post(self):
+        if self.job_run is not None:
+            try:
+                self.check_job_runs({b[0] for b in wire.decode(self.request.body)})
+            except ValueError as e:
+                raise InvalidInput(str(e), field="body") from None
         # Stored by the ingest process when there is one, else in this server's threads.
         ingest = self.settings.get("mlp_ingest")
         store = ingest.log_metrics if ingest is not None else self.tracking.log_metrics_body
@@ -153,6 +174,8 @@ class MetricsHandler(MLPHandler):
 
 
 class HistoryHandler(MLPHandler):
+    job_scope = "run"
+
     @web.authenticated
     @authorized
     async def get(self, run_id: str, key: str):
@@ -163,6 +186,9 @@ class HistoryHandler(MLPHandler):
 
 class SeriesHandler(MLPHandler):
     """Metrics as charts draw them, downsampled here: ``?key=a&key=b&max_points=&x=&start=&end=``."""
+
+    job_scope = "run"
+
 
     @web.authenticated
     @authorized
@@ -222,6 +248,8 @@ def _float_arg(handler: MLPHandler, name: str) -> float | None:
 
 
 class CaptureHandler(MLPHandler):
+    job_scope = "run"
+
     @web.authenticated
     @authorized
     async def get(self, run_id: str, kind: str):
@@ -237,6 +265,9 @@ class CaptureHandler(MLPHandler):
 class ArtifactsHandler(MLPHandler):
     """A run's artifacts: GET lists them (``?prefix=``), PUT stores one file's bytes at
     ``?path=`` (a query argument, so no URL normalization can move it)."""
+
+    job_scope = "run"
+
 
     @web.authenticated
     @authorized
@@ -261,6 +292,9 @@ class ArtifactsHandler(MLPHandler):
 class ArtifactFileHandler(MLPHandler):
     """The bytes of one artifact file, ``?path=``, with its type; ``&max_bytes=`` cuts a
     preview. Streamed from the store in pieces: a big model file never sits in memory."""
+
+    job_scope = "run"
+
 
     @web.authenticated
     @authorized

@@ -16,7 +16,7 @@ from mlp.errors import SchemaMismatch
 from .. import __version__
 
 #: The Alembic revision this code needs; tests check it is the migrations' head.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

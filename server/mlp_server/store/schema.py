@@ -362,6 +362,42 @@ feature_materializations = Table(
     Index(None, "view", "status", "finished_at"),
 )
 
+# -- jobs ------------------------------------------------------------------------------
+# Jobs submitted to Ray. This store is their record: Ray forgets jobs when its cluster
+# restarts. Each job has a tracked run and a token scoped to that run (kept hashed).
+
+jobs = Table(
+    "jobs",
+    metadata,
+    # also Ray's submission id
+    Column("id", String(32), primary_key=True),
+    # the client's key for an idempotent submission (a retry returns the same job)
+    Column("request_id", String(64), nullable=True, unique=True),
+    Column("run_id", String(32), nullable=False),
+    # script | cell
+    Column("kind", String(16), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("entrypoint", Text, nullable=False),
+    # JSON: args, cpus, gpus, memory, env names, requirements, inputs, package
+    Column("spec", Text, nullable=False),
+    # submitting | pending | running | succeeded | failed | stopped
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=True),
+    Column("cluster", String(255), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(255), nullable=True),
+    Column("started_at", Float, nullable=True),
+    Column("ended_at", Float, nullable=True),
+    Column("exit_code", Integer, nullable=True),
+    Column("peak_memory", BigInteger, nullable=True),
+    # SHA-256 of the job's token; cleared when the job ends
+    Column("token_hash", String(64), nullable=True),
+    Index(None, "created_at"),
+    Index(None, "status"),
+    Index(None, "run_id"),
+    Index(None, "token_hash"),
+)
+
 #: SQL that makes ``registry_audit`` append-only, per dialect: (create, drop) statements.
 #: The migration runs ``create``; only test fixtures that empty a store run ``drop`` first.
 AUDIT_APPEND_ONLY = {
