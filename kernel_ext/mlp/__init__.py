@@ -36,6 +36,7 @@ from ._api import (
     status,
 )
 from ._diff import Diff, diff
+from ._jobs import Job, cluster, get_job, jobs, submit
 from ._registry import (
     add_webhook,
     approve,
@@ -67,6 +68,7 @@ from .widgets import compare, live_chart, runs_table
 
 __all__ = [
     "Diff",
+    "Job",
     "Run",
     "__version__",
     "active_run",
@@ -74,6 +76,7 @@ __all__ = [
     "approve",
     "audit",
     "cancel_request",
+    "cluster",
     "compare",
     "connect",
     "create_model",
@@ -85,10 +88,12 @@ __all__ = [
     "experiments",
     "features",
     "flush",
+    "get_job",
     "get_model",
     "get_model_version",
     "get_request",
     "get_run",
+    "jobs",
     "live_chart",
     "load_model",
     "log_artifact",
@@ -116,6 +121,7 @@ __all__ = [
     "set_tags",
     "start_run",
     "status",
+    "submit",
     "transition_requests",
     "webhook_deliveries",
     "webhooks",

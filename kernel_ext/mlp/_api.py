@@ -46,13 +46,17 @@ def start_run(
 
 
 def active_run() -> Run | None:
-    """The innermost active run of this process, or None."""
+    """The innermost active run of this process, or None (in a job: the job's run)."""
     c = get_client()
+    if not c.active:
+        c.job_run()
     return c.active[-1] if c.active else None
 
 
 def _active() -> Run:
     c = get_client()
+    if not c.active and c.job_run() is not None:
+        return c.active[-1]
     if not c.active:
         raise InvalidInput("no active run: start one with `with mlp.start_run(...):` "
                            "(or %%mlp track in a notebook)", field="run")

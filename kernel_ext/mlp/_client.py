@@ -97,6 +97,16 @@ class Client:
         from ._capture import capture_code, current_user
         from ._run import Run
 
+        if parent is None and not self.active and os.environ.get("MLP_RUN_ID"):
+            # Inside a job: the job's run is this process's run (the server made it, with the
+            # token for it, and ends it when the job ends).
+            run = self.job_run()
+            if run is not None:
+                if params:
+                    run.log_params(params)
+                if tags:
+                    run.set_tags(tags)
+                return run
         parent_id = _run_id_of(parent) if parent is not None else None
         if self.active and parent_id is None:
             if not nested:
@@ -147,11 +157,37 @@ class Client:
                 self._captures[run.id] = t
         return run
 
+    def job_run(self) -> Run | None:
+        """Inside a job on the cluster (``MLP_RUN_ID`` set by the platform): the job's run,
+        made this process's active run on first use. Not ended here: the server ends it with
+        the job's outcome."""
+        rid = os.environ.get("MLP_RUN_ID", "").strip()
+        if not rid:
+            return None
+        from ._run import Run
+
+        with self._lock:
+            for r in self.active:
+                if r.id == rid:
+                    return r
+            if self.active:
+                return None
+            run = Run(self.transport.get_run(rid), client=self, capture=False)
+            run._job = True
+            self.active.append(run)
+            self.active_id = run.id
+        self._hook_exit()
+        self.flusher.start()
+        return run
+
     def end_run(self, run: Run, status: str = "finished", reason: str | None = None) -> None:
         """Flush the run's points and end it. It leaves the active list first, so no sample
         or heartbeat lands on it afterwards."""
         from ._capture import capture_code
 
+        if getattr(run, "_job", False):
+            self.flush()  # a job's run ends with the job, as the server sees it end
+            return
         with self._lock:
             if run in self.active:
                 self.active.remove(run)

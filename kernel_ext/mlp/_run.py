@@ -42,6 +42,9 @@ class Run:
     0.3
     """
 
+    #: A job's run: made by the server, ended by it when the job ends.
+    _job = False
+
     def __init__(self, data: dict, client: Client, capture: bool = True) -> None:
         self._data = data
         self._client = client

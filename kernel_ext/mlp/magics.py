@@ -11,6 +11,11 @@
     %mlp approve 12
     %mlp features customer_stats
     %mlp materialize customer_stats
+    %mlp submit train.py --cpus 2 --memory 4GiB -- --lr 0.1
+    %%mlp job --cpus 2 --inputs df
+    %mlp jobs
+    %mlp logs 1a2b3c4d --follow
+    %mlp cancel 1a2b3c4d
 
 Every command has ``--help``; bad arguments print the usage, never a traceback.
 """
@@ -160,7 +165,48 @@ def _parser() -> _Parser:
     mat.add_argument("--end", help="last event time (ISO; default now)")
     mat.add_argument("--incremental", action="store_true",
                      help="from where the last materialization ended, plus late rows")
+    sub_ = sub.add_parser("submit", help="run a script on the Ray cluster as a job (arguments "
+                          "for the script go after --)",
+                          description="e.g. %%mlp submit train.py --cpus 2 --memory 4GiB -- "
+                          "--lr 0.1. The notebook's folder is the job's working directory; "
+                          "its output streams into the cell.")
+    sub_.add_argument("script", help="a .py or .sh file in the notebook's folder")
+    _job_options(sub_)
+    sub_.add_argument("--no-follow", dest="follow", action="store_false",
+                      help="do not stream the job's output into the cell")
+    job = sub.add_parser("job", help="(%%%%mlp job) run the cell's code on the cluster",
+                         description="e.g. %%%%mlp job --cpus 2 --inputs df,model. The cell "
+                         "runs as a script in the notebook's folder; names it uses but does "
+                         "not define must be passed with --inputs.")
+    _job_options(job)
+    job.add_argument("--inputs", default="", metavar="NAME,NAME",
+                     help="notebook variables the cell uses, sent with the job (pickled)")
+    job.add_argument("--no-follow", dest="follow", action="store_false",
+                     help="do not stream the job's output into the cell")
+    jobs = sub.add_parser("jobs", help="jobs on the cluster, newest first")
+    jobs.add_argument("--status", choices=["submitting", "pending", "running", "succeeded",
+                                           "failed", "stopped"])
+    jobs.add_argument("--limit", "-n", type=int, default=20)
+    jobs.add_argument("--mine", action="store_true", help="only the jobs I submitted")
+    logs = sub.add_parser("logs", help="a job's output (its id or first characters)")
+    logs.add_argument("job")
+    logs.add_argument("--follow", "-f", action="store_true",
+                      help="keep streaming it into the cell until the job ends")
+    cancel = sub.add_parser("cancel", help="stop a job")
+    cancel.add_argument("job")
     return p
+
+
+def _job_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cpus", type=float, help="CPUs to reserve (default 1)")
+    p.add_argument("--gpus", type=float, help="GPUs to reserve (default 0)")
+    p.add_argument("--memory", help="memory to reserve, e.g. 4GiB")
+    p.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="environment variables for the job")
+    p.add_argument("--requirements", "-r", nargs="*", default=[], metavar="PKG",
+                   help="pip requirements installed for the job")
+    p.add_argument("--experiment", "-e", help="experiment of the job's run")
+    p.add_argument("--name", help="the job's name")
 
 
 def _request_id(raw: str) -> int:
@@ -190,14 +236,19 @@ class MLPMagics(Magics):
         except ValueError as e:
             print(f"%mlp: {e} (check the quotes)", file=sys.stderr)
             return None
+        self._script_args: list[str] = []
+        if argv[:1] == ["submit"] and "--" in argv:  # what follows -- is the script's
+            cut = argv.index("--")
+            argv, self._script_args = argv[:cut], argv[cut + 1:]
         parser = _parser()
         try:
             args = parser.parse_args(argv)
             if args.command is None:
                 parser.print_help()
                 return None
-            if (cell is None) == (args.command == "track"):
-                hint = ("%%mlp track goes on the first line of a cell" if cell is None else
+            if (cell is None) == (args.command in ("track", "job")):
+                hint = (f"%%mlp {args.command} goes on the first line of a cell"
+                        if cell is None else
                         f"%%mlp {args.command} is a line magic: use %mlp {args.command}")
                 raise InvalidInput(hint, field="command")
             return getattr(self, f"_{args.command}")(args, cell)
@@ -215,6 +266,19 @@ class MLPMagics(Magics):
                 print(f"{key:14} {info[key]}")
         run = _api.active_run()
         print(f"{'active run':14} {run.ref if run else '-'}")
+        if info.get("transport") == "http" and "error" not in info:
+            from . import _jobs
+
+            try:
+                cluster = _jobs.cluster()
+            except MLPError as e:
+                print(f"{'cluster':14} unavailable: {e}")
+                return
+            print(f"{'cluster':14} {cluster.summary()}")
+            for n in cluster.get("nodes") or []:
+                gpus = f", {n['gpus']:g} GPUs" if n["gpus"] else ""
+                print(f"{'':14} {n['host']}{' (head)' if n['head'] else ''}: "
+                      f"{n['cpus']:g} CPUs{gpus}, {_jobs.js.human_bytes(n['memory'])}")
 
     def _run(self, args, cell) -> Any:
         if args.action == "start":
@@ -371,6 +435,61 @@ class MLPMagics(Magics):
         print(f"mlp: materialized {rec['view']} v{rec['version']}: {rec['keys']:,} keys, "
               f"{rec['written']:,} newer values online, in {took:.1f} s; newest event "
               f"{_human(age)} old")
+
+
+    # -- jobs on Ray ------------------------------------------------------------------------
+
+    def _job_kwargs(self, args) -> dict:
+        return {"cpus": args.cpus, "gpus": args.gpus, "memory": args.memory,
+                "env": _key_values(args.env, "env") if args.env else None,
+                "requirements": args.requirements or None, "experiment": args.experiment,
+                "name": args.name}
+
+    def _submit(self, args, cell) -> Any:
+        from . import _jobs
+
+        job = _jobs.submit(args.script, self._script_args, **self._job_kwargs(args))
+        return self._show_job(job, args.follow)
+
+    def _job(self, args, cell) -> Any:
+        from . import _jobs
+
+        assert self.shell is not None
+        inputs = [n.strip() for n in args.inputs.split(",") if n.strip()]
+        job = _jobs.submit_cell(cell, self.shell.user_ns, inputs, shell=self.shell,
+                                **self._job_kwargs(args))
+        return self._show_job(job, args.follow)
+
+    def _show_job(self, job: Any, follow: bool) -> None:
+        display(job)
+        if follow:
+            job.logs(follow=True)
+
+    def _jobs(self, args, cell) -> Any:
+        from . import _jobs
+
+        return _jobs.JobsView(_jobs.get_client().transport.jobs(
+            "list", status=args.status, limit=args.limit, mine=args.mine or None))
+
+    def _logs(self, args, cell) -> Any:
+        from . import _jobs
+
+        job = _jobs.get_job(args.job)
+        if args.follow:
+            job.logs(follow=True)
+            return None
+        print(job.logs(), end="")
+        if job.done:
+            msg = f": {job.message}" if job.message else ""
+            print(f"[job {job.id[:8]} {job.status}{msg}]")
+        return None
+
+    def _cancel(self, args, cell) -> None:
+        from . import _jobs
+
+        job = _jobs.get_job(args.job).cancel()
+        print(f"mlp: job {job.id[:8]} {job.status}" +
+              (f": {job.message}" if job.message else ""))
 
 
 def _show_chart(run: Any) -> None:

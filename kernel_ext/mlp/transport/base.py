@@ -108,6 +108,21 @@ class Transport(abc.ABC):
         """A path or URL DuckDB can read the stored Parquet file at (fetched into a local
         cache when it lives behind the server)."""
 
+    def jobs(self, action: str, **kw: Any) -> Any:
+        """A jobs call (``JobService`` on the server): submit, list, get, resolve, logs,
+        cancel, cluster. Jobs run through a jupyter-mlp server, which owns the cluster
+        connection and gives each job a token for its run."""
+        from ..errors import InvalidInput
+
+        raise InvalidInput(
+            "jobs on Ray go through a jupyter-mlp server, and this process uses the store "
+            "in-process: run in JupyterLab (the server extension), or point at a server with "
+            "MLP_SERVER_URL and MLP_TOKEN (or mlp.connect(url, token=...))", field="transport")
+
+    def put_job_package(self, data: bytes) -> dict:
+        """Upload a job's zipped folder: ``{"digest", "size"}``."""
+        return self.jobs("put_package")
+
     @abc.abstractmethod
     def keys(self, experiment: str | Sequence[str] | None = None) -> dict:
         """``{"metrics": [...], "params": [...], "tags": [...]}`` names in use."""

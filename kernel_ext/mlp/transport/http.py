@@ -411,6 +411,33 @@ class HttpTransport(Transport):
             break
         return self._json("POST", "features/online", json=body)
 
+    def jobs(self, action: str, **kw: Any) -> Any:
+        jid = kw.get("job_id")
+        j = f"jobs/{jid}"
+        calls = {
+            # Idempotent by its request_id: safe to retry while the server restarts.
+            "submit": lambda: self._json("POST", "jobs", json=_jsonable(kw["spec"])),
+            "list": lambda: self._json("GET", "jobs", params={
+                k: str(v).lower() if isinstance(v, bool) else v
+                for k, v in (("status", kw.get("status")), ("limit", kw.get("limit")),
+                             ("mine", kw.get("mine"))) if v is not None})["jobs"],
+            "get": lambda: self._json("GET", j),
+            "resolve": lambda: self._json("GET", "jobs/resolve",
+                                          params={"ref": kw["ref"]})["job_id"],
+            "logs": lambda: self._json("GET", f"{j}/logs",
+                                       params={"offset": int(kw.get("offset", 0))}),
+            "cancel": lambda: self._json("POST", f"{j}/cancel", retry=False),
+            "cluster": lambda: self._json("GET", "cluster"),
+        }
+        fn = calls.get(action)
+        if fn is None:
+            raise errors.InvalidInput(f"unknown jobs call {action!r}", field="action")
+        return fn()
+
+    def put_job_package(self, data: bytes) -> dict:
+        return self._json("PUT", "jobs/packages", data=data,
+                          headers={"Content-Type": "application/zip"})
+
     def put_feature_data(self, local_path: str | Path) -> dict:
         return self._json("PUT", "features/data", data=Path(local_path).read_bytes(),
                           headers={"Content-Type": "application/vnd.apache.parquet"})
