@@ -259,6 +259,13 @@ class MLPJobs(Configurable):
         ),
     ).tag(config=True)
 
+    memory_policy = Unicode(
+        "stop", help=(
+            "What happens to a job using more memory than it asked for (Ray does not enforce "
+            "memory requests; a watchdog samples each job's processes): 'stop' it, saying so, "
+            "or 'warn' in its output."),
+    ).tag(config=True)
+
     node_types = List(
         Dict(),
         help=(

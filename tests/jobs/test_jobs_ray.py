@@ -418,3 +418,49 @@ def test_an_embedded_server_starts_a_head_on_the_first_job_and_keeps_history_pas
         mlp._client._client = None
         server.stop()
     assert _group_gone(pgid, 30), "stopping the server left its Ray head running"
+
+
+HOG = """
+    import time
+    blocks = []
+    print("allocating", flush=True)
+    for _ in range(60):
+        blocks.append(bytearray(16 * 2**20))  # touched: counted in RSS
+        for i in range(0, len(blocks[-1]), 4096):
+            blocks[-1][i] = 1
+        time.sleep(0.25)
+    time.sleep(30)
+"""
+
+
+def test_a_job_over_its_memory_request_is_stopped_and_told_so(sdk):
+    import mlp
+
+    _write(sdk, "hog.py", HOG)
+    job = mlp.submit("hog.py", memory="200MiB").wait(timeout=180, progress=False)
+    assert job.status == "failed", job.logs()
+    msg = job.message
+    assert msg.startswith("out of memory: peak ") and "of 200 MiB requested" in msg, msg
+    assert "ask for more with memory='" in msg
+    assert job.info["peak_memory"] > 200 * 2**20
+    run = job.run
+    assert run.status == "failed" and run.status_reason == msg
+    assert "out of memory: the job uses" in job.logs()
+    mem = run.metric_history("system/job_memory_mb")["value"]
+    assert len(mem) >= 2 and mem.max() > 150
+    assert len(run.metric_history("system/job_cpu_percent")) == len(mem)
+
+
+def test_a_job_killed_by_signal_9_is_diagnosed_as_out_of_memory(sdk):
+    import mlp
+
+    _write(sdk, "killed.py", """
+        import os, signal, time
+        data = bytearray(64 * 2**20)
+        time.sleep(2.5)
+        os.kill(os.getpid(), signal.SIGKILL)  # what an OOM killer does
+    """)
+    job = mlp.submit("killed.py", memory="1GiB").wait(timeout=180, progress=False)
+    assert job.status == "failed"
+    assert job.message.startswith("out of memory, most likely: the job was killed with signal 9")
+    assert "of 1.0 GiB requested" in job.message, job.message

@@ -31,6 +31,7 @@ def open_jobs(tracking, home: str, ray_address: str = "", config=None,
                       auth_mode=auth if ray_address else "disabled",
                       node_types=list(cfg.node_types))
     return JobService(tracking, cluster, home=home, server_url=server_url,
-                      max_package=parse_memory(cfg.max_package, "MLPJobs.max_package"))
+                      max_package=parse_memory(cfg.max_package, "MLPJobs.max_package"),
+                      memory_policy=cfg.memory_policy)
 
 

@@ -46,6 +46,7 @@ _FROM_RAY = {"PENDING": "pending", "RUNNING": "running", "SUCCEEDED": "succeeded
              "FAILED": "failed", "STOPPED": "stopped"}
 _RUN_STATUS = {"succeeded": "finished", "failed": "failed", "stopped": "killed"}
 LOG_ARTIFACT = "job/output.log"
+_TAG_PEAK, _TAG_OOM = "mlp.job.peak_memory", "mlp.job.oom"  # set by mlp._jobrun
 _LOG_CHUNK = 1 << 20
 
 
@@ -58,7 +59,12 @@ class JobService:
 
     def __init__(self, tracking: Any, cluster: Cluster, *, home: str,
                  server_url: Callable[[], str | None] = lambda: None,
-                 max_package: int = 100 * 2**20, clock: Callable[[], float] = time.time) -> None:
+                 max_package: int = 100 * 2**20, memory_policy: str = "stop",
+                 clock: Callable[[], float] = time.time) -> None:
+        if memory_policy not in ("stop", "warn"):
+            raise InvalidInput(f"memory_policy must be 'stop' or 'warn', got {memory_policy!r}",
+                               field="memory_policy")
+        self.memory_policy = memory_policy
         self.tracking = tracking
         self.store = tracking.store
         self.cluster = cluster
@@ -146,10 +152,13 @@ class JobService:
         if folder is not None and not os.path.isfile(os.path.join(folder, script)):
             raise InvalidInput(f"{entrypoint!r} is not in the job's folder: give its path "
                                "relative to the folder the job runs from", field="entrypoint")
+        # Under the watchdog, which samples the job's processes and enforces its memory.
+        watch = ["python", "-u", "-m", "mlp._jobrun", "--memory", str(mem or 0), "--policy",
+                 self.memory_policy, "--"]
         if script.endswith(".py"):
-            command = ["python", "-u", script, *args]
+            command = [*watch, "python", "-u", script, *args]
         elif script.endswith(".sh"):
-            command = ["bash", script, *args]
+            command = [*watch, "bash", script, *args]
         else:
             raise InvalidInput(f"{entrypoint!r}: a job runs a Python (.py) or shell (.sh) "
                                "script", field="entrypoint")
@@ -427,8 +436,12 @@ class JobService:
                         self.tracking.log_artifact(row.run_id, p, LOG_ARTIFACT)
                 except MLPError:
                     pass
+            peak, oom_message = self._memory_verdict(row, logs)
+            if oom_message is not None and status == "failed":
+                message = oom_message
             values: dict[str, Any] = {"status": status, "message": message,
-                                      "ended_at": ended_at, "token_hash": None}
+                                      "ended_at": ended_at, "token_hash": None,
+                                      "peak_memory": peak}
             if started_at is not None and row.started_at is None:
                 values["started_at"] = started_at
             if exit_code is not None:
@@ -444,6 +457,42 @@ class JobService:
         finally:
             with self._lock:
                 self._finishing.discard(job_id)
+
+    def _memory_verdict(self, row: Any, logs: bytes | None) -> tuple[int | None, str | None]:
+        """The job's peak memory (from its watchdog) and, when memory ended it, the sentence
+        that says so."""
+        try:
+            tags = self.tracking.get_run(row.run_id).get("tags") or {}
+        except MLPError:
+            tags = {}
+        try:
+            peak = int(tags.get(_TAG_PEAK)) if tags.get(_TAG_PEAK) else None
+        except ValueError:
+            peak = None
+        spec = json.loads(row.spec)
+        asked = spec.get("memory")
+        oom = None
+        if tags.get(_TAG_OOM):
+            try:
+                oom = json.loads(tags[_TAG_OOM])
+            except ValueError:
+                oom = None
+        tail = (logs or b"")[-20000:].decode("utf-8", "replace")
+        ray_oom = "OutOfMemoryError" in tail or "running low on memory" in tail
+        if oom is None and not ray_oom:
+            return peak, None
+        peak = peak or (oom or {}).get("peak")
+        of = f" of {js.human_bytes(asked)} requested" if asked else " (no memory requested)"
+        at = f"peak {js.human_bytes(peak)}{of}" if peak else f"memory{of}"
+        advice = f"ask for more with memory='{_advice(peak)}'" if peak else \
+            "ask for more with memory=..."
+        if oom is not None and oom.get("kind") == "stopped":
+            return peak, f"out of memory: {at} — {advice}"
+        if ray_oom:
+            return peak, (f"out of memory: Ray's memory monitor killed part of this job "
+                          f"({at}) — {advice}")
+        return peak, (f"out of memory, most likely: the job was killed with signal 9, as the "
+                      f"system's and Ray's out-of-memory killers do, at {at} — {advice}")
 
     def _ray_logs(self, job_id: str) -> bytes | None:
         path = self.cluster.log_path(job_id)
@@ -557,6 +606,12 @@ def _final_message(status: str, info: Any) -> str | None:
     if status == "failed" and code is not None and "exit code" not in msg.lower():
         msg = f"{msg} (exit code {code})" if msg else f"the script exited with code {code}"
     return _short(msg) or status
+
+
+def _advice(peak: int) -> str:
+    from mlp._jobrun import _advice as advice
+
+    return advice(peak)
 
 
 def _short(msg: str, limit: int = 2000) -> str:
