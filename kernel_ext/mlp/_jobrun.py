@@ -104,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     lock = threading.Lock()
     start = time.time()
     _sample(_tree(proc))  # primes cpu_percent
+    pause = min(0.2, SAMPLE_EVERY)  # a first look soon, so a short job has a peak too
     while child.poll() is None:
-        time.sleep(SAMPLE_EVERY)
+        time.sleep(pause)
+        pause = SAMPLE_EVERY
         if child.poll() is not None:
             break
         rss, cpu = _sample(_tree(proc))

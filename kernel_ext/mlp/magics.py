@@ -460,10 +460,11 @@ class MLPMagics(Magics):
                                 **self._job_kwargs(args))
         return self._show_job(job, args.follow)
 
-    def _show_job(self, job: Any, follow: bool) -> None:
-        display(job)
+    def _show_job(self, job: Any, follow: bool) -> Any:
+        """The job, as the cell's result (so ``_`` is it); its output streams in above."""
         if follow:
             job.logs(follow=True)
+        return job
 
     def _jobs(self, args, cell) -> Any:
         from . import _jobs

@@ -117,10 +117,10 @@ def test_following_logs_prints_them_as_they_come_until_the_job_ends(sdk):
     stream.run(out)
     text = out.getvalue()
     assert "line 0\nline 1\nline 2\n" in text
-    assert job.status == "failed" and "exit code 3" in (job.message or ""), job.info
+    assert job.status == "failed" and "exited with code 3" in (job.message or ""), job.info
     assert f"[job {job.id[:8]} failed" in text
     run = job.run
-    assert run.status == "failed" and "exit code 3" in (run.status_reason or "")
+    assert run.status == "failed" and "exited with code 3" in (run.status_reason or "")
 
 
 def test_cancel_stops_a_running_job_and_kills_its_run(sdk):
@@ -464,3 +464,94 @@ def test_a_job_killed_by_signal_9_is_diagnosed_as_out_of_memory(sdk):
     assert job.status == "failed"
     assert job.message.startswith("out of memory, most likely: the job was killed with signal 9")
     assert "of 1.0 GiB requested" in job.message, job.message
+
+
+def test_the_job_magics_submit_list_show_logs_cancel_and_status(jobs_server):
+    """%mlp submit (script arguments after --), %mlp jobs, %mlp logs, %mlp cancel and the
+    cluster in %mlp status, in a kernel the server started."""
+    import re
+    import sys
+    import time
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "server"))
+    from test_kernels import execute, rest, start_kernel
+
+    jobs_server.empty_store()
+    nb_dir = Path(jobs_server.root) / "mag"
+    nb_dir.mkdir(exist_ok=True)
+    (nb_dir / "echo.py").write_text("import sys\nprint('args:', sys.argv[1:], flush=True)\n")
+    (nb_dir / "sleep.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(300)\n")
+    session, conn = start_kernel(jobs_server, "mag/nb.ipynb")
+    try:
+        execute(conn, "%load_ext mlp\nimport mlp\n")
+        out = execute(conn, "%mlp submit echo.py --cpus 1 --memory 128MiB --no-follow "
+                            "-- --lr 0.5 --name 'a b'\n"
+                            "print('ID', mlp.jobs().iloc[0]['id'])")
+        jid = re.search(r"ID ([0-9a-f]{32})", out)[1]
+        out = execute(conn, f"mlp.get_job('{jid}').wait(timeout=120, progress=False)\n"
+                            f"%mlp logs {jid[:8]}")
+        assert "args: ['--lr', '0.5', '--name', 'a b']" in out, out
+        assert f"[job {jid[:8]} succeeded]" in out
+        out = execute(conn, "print(repr(mlp._jobs.JobsView(mlp._client.get_client()"
+                            ".transport.jobs('list'))))\n%mlp jobs --status succeeded")
+        assert jid[:8] in out and "succeeded" in out and "echo.py" in out, out
+        execute(conn, "%mlp submit sleep.py --no-follow")
+        sleeper = next(j for j in mlp_jobs(jobs_server) if j["name"] == "sleep.py")
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if "up" in execute(conn, f"%mlp logs {sleeper['id'][:8]}"):
+                break
+            time.sleep(0.5)
+        out = execute(conn, f"%mlp cancel {sleeper['id'][:8]}")
+        assert f"mlp: job {sleeper['id'][:8]} stopped: cancelled by" in out, out
+        out = execute(conn, "%mlp status")
+        assert re.search(r"cluster +Ray at http://127\.0\.0\.1:\d+: 1 node, CPUs", out), out
+        assert "(head): 2 CPUs" in out, out
+        out = execute(conn, "%mlp submit nope.py")
+        assert "mlp: no script" in out, out
+        out = execute(conn, "%mlp job --cpus 1")
+        assert "%%mlp job goes on the first line of a cell" in out, out
+    finally:
+        rest(jobs_server, "DELETE", f"api/sessions/{session['id']}")
+
+
+def test_a_job_waiting_for_resources_says_so(sdk):
+    import time
+
+    import mlp
+
+    _write(sdk, "sleep.py", "import time\nprint('up', flush=True)\ntime.sleep(300)\n")
+    big = mlp.submit("sleep.py", cpus=2)
+    try:
+        deadline = time.time() + 90
+        while "up" not in big.logs() and time.time() < deadline:
+            time.sleep(0.3)
+        waiting = mlp.submit("sleep.py", cpus=1)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            waiting.refresh()
+            if waiting.message and "waiting for resources" in waiting.message:
+                break
+            time.sleep(0.5)
+        assert waiting.status == "pending", waiting.info
+        assert waiting.message.startswith("pending: waiting for resources"), waiting.info
+        waiting.cancel()
+        assert waiting.status == "stopped"
+    finally:
+        big.cancel()
+
+
+def test_a_failed_script_ends_with_one_sentence_naming_its_error(sdk):
+    import mlp
+
+    _write(sdk, "bad.py", """
+        def load(path):
+            raise ValueError(f"bad input in {path}")
+        load("data.csv")
+    """)
+    job = mlp.submit("bad.py").wait(timeout=120, progress=False)
+    assert job.status == "failed"
+    assert job.message == "the script exited with code 1: ValueError: bad input in data.csv"
+    assert job.info["exit_code"] == 1 and job.info["command"] == "python bad.py"
+    assert "Traceback (most recent call last)" in job.logs()  # the whole story is kept

@@ -603,9 +603,25 @@ def _final_message(status: str, info: Any) -> str | None:
         return None
     msg = (info.message or "").strip()
     code = info.driver_exit_code
-    if status == "failed" and code is not None and "exit code" not in msg.lower():
-        msg = f"{msg} (exit code {code})" if msg else f"the script exited with code {code}"
+    if status == "failed" and code is not None and (
+            not msg or msg.startswith("Job entrypoint command failed")):
+        # Ray's message quotes the whole log tail: one sentence says it (the output is kept).
+        return f"the script exited with code {code}{_error_line(msg)}"
     return _short(msg) or status
+
+
+def _error_line(text: str) -> str:
+    """``: ValueError: bad input`` — the last exception line of a Python traceback in the
+    output, when there is one."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not any(ln.startswith("Traceback (most recent call last)") for ln in lines):
+        return ""
+    for ln in reversed(lines):
+        head = ln.split(":", 1)[0]
+        if head and " " not in head and (head.endswith(("Error", "Exception", "Exit",
+                                                        "Interrupt")) or "." in head):
+            return f": {_short(ln, 300)}"
+    return ""
 
 
 def _advice(peak: int) -> str:
@@ -630,11 +646,21 @@ def _local_memory() -> int:
         return 0
 
 
+def _command(kind: str, spec: dict) -> str:
+    """What the user asked to run (the entrypoint adds the memory watchdog in front)."""
+    script = spec.get("script") or ""
+    if kind == "cell":
+        return "%%mlp job (the cell)"
+    runner = ["python", script] if script.endswith(".py") else ["bash", script]
+    return shlex.join([*runner, *spec.get("args", [])])
+
+
 def _job_dict(r: Any) -> dict:
     spec = json.loads(r.spec)
     end = r.ended_at
     return {"id": r.id, "run_id": r.run_id, "kind": r.kind, "name": r.name,
-            "entrypoint": r.entrypoint, "status": r.status, "message": r.message,
+            "entrypoint": r.entrypoint, "command": _command(r.kind, spec),
+            "status": r.status, "message": r.message,
             "cluster": r.cluster, "created_at": r.created_at, "created_by": r.created_by,
             "started_at": r.started_at, "ended_at": end,
             "duration": (end - r.started_at) if end and r.started_at else None,
