@@ -308,6 +308,103 @@ export interface IMaterialization {
   progress: number | null;
 }
 
+/** Where a job on Ray is: `submitting` until Ray has it, then `pending` (waiting for resources), `running`, and one of the final three. */
+export type JobStatus = 'submitting' | 'pending' | 'running' | 'succeeded' | 'failed' | 'stopped';
+
+/** The statuses a job never leaves. */
+export const FINAL_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'stopped'];
+
+/** Whether a job has ended (its status no longer changes). */
+export function isJobFinished(status: string): boolean {
+  return (FINAL_JOB_STATUSES as readonly string[]).includes(status);
+}
+
+/** A job on the Ray cluster (`GET jobs`, `GET jobs/{id}`): times in epoch seconds, sizes in bytes. */
+export interface IJob {
+  /** 32 hex digits. */
+  id: string;
+  /** The run that tracks it. */
+  run_id: string;
+  kind: 'script' | 'cell';
+  name: string;
+  entrypoint: string;
+  /** What the user asked to run (the entrypoint adds the memory watchdog in front). */
+  command?: string;
+  status: JobStatus;
+  /** Why it waits (`pending: waiting for resources ...`), why it failed, or who cancelled it. */
+  message: string | null;
+  cluster: string | null;
+  created_at: number;
+  created_by: string | null;
+  started_at: number | null;
+  ended_at: number | null;
+  /** Seconds from start to end (null while it runs, or when it never started). */
+  duration: number | null;
+  exit_code: number | null;
+  peak_memory: number | null;
+  cpus: number | null;
+  gpus: number | null;
+  memory: number | null;
+  args: string[];
+  /** The names of the environment variables it sets (never their values). */
+  env: string[];
+  requirements: string[];
+  inputs: string[];
+  experiment: string | null;
+  request_id: string | null;
+}
+
+/** A piece of a job's output (`GET jobs/{id}/logs?offset=`): ask again from `offset` while `more`. */
+export interface IJobLogs {
+  text: string;
+  /** The byte offset to ask from next. */
+  offset: number;
+  status: JobStatus;
+  message: string | null;
+  /** False once the job ended and all its output was returned. */
+  more: boolean;
+}
+
+/** CPUs, GPUs and memory (bytes): a node's, the cluster's total, or what jobs hold. */
+export interface IResources {
+  cpus?: number;
+  gpus?: number;
+  memory?: number;
+}
+
+/** One node of the Ray cluster. */
+export interface IClusterNode {
+  node_id: string;
+  host: string;
+  head: boolean;
+  cpus: number;
+  gpus: number;
+  memory: number;
+  resources?: Record<string, number>;
+}
+
+/** The Ray cluster (`GET cluster`): an embedded head starts with the first job. */
+export interface IClusterStatus {
+  address: string | null;
+  /** A local head this server starts (true), or a remote cluster. */
+  embedded: boolean;
+  started: boolean;
+  nodes: IClusterNode[];
+  totals: IResources;
+  in_use: IResources;
+  jobs?: { pending: number; running: number };
+  note?: string;
+  /** The cluster could not be asked. */
+  error?: string;
+}
+
+/** Which jobs to list: of one status, the newest `limit`, only the caller's. */
+export interface IJobsQuery {
+  status?: JobStatus;
+  limit?: number;
+  mine?: boolean;
+}
+
 /** What a chart's x axis counts: the step logged, or the wall-clock time (epoch seconds). */
 export type XAxis = 'step' | 'time';
 
@@ -972,6 +1069,45 @@ export class MLPClient {
     }
     const body = await this.request<{ materializations: IMaterialization[] }>(`features/materializations?${params}`);
     return body.materializations ?? [];
+  }
+
+  /** Jobs on the Ray cluster, newest first. */
+  async jobs(query: IJobsQuery = {}): Promise<IJob[]> {
+    const params = new URLSearchParams();
+    if (query.status) {
+      params.set('status', query.status);
+    }
+    if (query.limit) {
+      params.set('limit', String(query.limit));
+    }
+    if (query.mine) {
+      params.set('mine', 'true');
+    }
+    const qs = params.toString();
+    const body = await this.request<{ jobs: IJob[] }>(`jobs${qs ? `?${qs}` : ''}`);
+    return body.jobs ?? [];
+  }
+
+  /** One job, brought up to date with the cluster. */
+  job(id: string): Promise<IJob> {
+    return this.request<IJob>(`jobs/${encodeURIComponent(id)}`);
+  }
+
+  /** A job's output from byte `offset`: ask again from the returned offset while `more`. */
+  async jobLogs(id: string, offset = 0): Promise<IJobLogs> {
+    const body = await this.request<IJobLogs>(`jobs/${encodeURIComponent(id)}/logs?offset=${Math.max(0, Math.floor(offset))}`);
+    return { ...body, text: body.text ?? '', offset: body.offset ?? offset, message: body.message ?? null };
+  }
+
+  /** Stop a job; answers the job as it now is. */
+  cancelJob(id: string): Promise<IJob> {
+    return this.request<IJob>(`jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: '{}' });
+  }
+
+  /** The Ray cluster: where it is, its nodes, totals and what is in use, jobs pending and running. */
+  async cluster(): Promise<IClusterStatus> {
+    const body = await this.request<IClusterStatus>('cluster');
+    return { ...body, nodes: body.nodes ?? [], totals: body.totals ?? {}, in_use: body.in_use ?? {} };
   }
 
   /** A JSON request under the API path; refusals become `MLPError`. */

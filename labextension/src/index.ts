@@ -18,6 +18,7 @@ import { linkedRun, OPEN_RUN_LINK } from './links';
 import { DiffModel, IDiffViewState } from './diffmodel';
 import { DiffView } from './diffview';
 import { FeaturesModel, IFeaturesState } from './featuresmodel';
+import { IJobsState, JobsModel } from './jobsmodel';
 import { IRunsState, RunsModel } from './model';
 import { RunsPanel } from './panel';
 import { IRegistryState, ModelPageModel, ModelsModel } from './registrymodel';
@@ -32,12 +33,14 @@ export { RunModel } from './runmodel';
 export { DiffModel } from './diffmodel';
 export { ModelPageModel, ModelsModel } from './registrymodel';
 export { FeaturesModel, FeatureViewModel } from './featuresmodel';
+export { JobsModel, JobViewModel } from './jobsmodel';
 export { linkedRun, OPEN_RUN_LINK } from './links';
 
 const PLUGIN_ID = 'jupyter-mlp-labextension:plugin';
 const STATE_KEY = 'jupyter-mlp:runs';
 const REGISTRY_STATE_KEY = 'jupyter-mlp:registry';
 const FEATURES_STATE_KEY = 'jupyter-mlp:features';
+const JOBS_STATE_KEY = 'jupyter-mlp:jobs';
 
 export namespace CommandIDs {
   export const showRuns = 'mlp:show-runs';
@@ -50,6 +53,8 @@ export namespace CommandIDs {
   export const openModel = 'mlp:open-model';
   /** Show the model registry in the sidebar. */
   export const showRegistry = 'mlp:show-registry';
+  /** Show the jobs on Ray in the sidebar. */
+  export const showJobs = 'mlp:show-jobs';
 }
 
 const plugin: JupyterFrontEndPlugin<RunsModel> = {
@@ -74,7 +79,16 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
     const openModel = (name: string) => void app.commands.execute(CommandIDs.openModel, { name });
     const models = new ModelsModel({ client });
     const features = new FeaturesModel({ client });
-    const panel = new RunsPanel(model, translator ?? nullTranslator, openRun, compareRuns, { model: models, openModel }, features);
+    const jobs = new JobsModel({ client });
+    const panel = new RunsPanel(
+      model,
+      translator ?? nullTranslator,
+      openRun,
+      compareRuns,
+      { model: models, openModel },
+      features,
+      jobs
+    );
     app.shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, panel.id);
 
@@ -209,6 +223,14 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
       }
     });
     palette?.addItem({ command: CommandIDs.showRegistry, category: trans.__('ML Platform') });
+    app.commands.addCommand(CommandIDs.showJobs, {
+      label: trans.__('Show the Jobs on Ray'),
+      execute: () => {
+        panel.setSection('jobs');
+        app.shell.activateById(panel.id);
+      }
+    });
+    palette?.addItem({ command: CommandIDs.showJobs, category: trans.__('ML Platform') });
 
     // `%mlp show` output links here, in any notebook or console output (links.ts);
     // caught before JupyterLab's own link handling, which would open the href
@@ -244,6 +266,7 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
           diffs.forEach(w => w.content.model.setPollInterval(pollInterval));
           models.setPollInterval(pollInterval);
           features.setPollInterval(pollInterval);
+          jobs.setPollInterval(pollInterval);
           modelViews.forEach(w => w.content.model.setPollInterval(pollInterval));
           void model.setPageSize(settings.get('pageSize').composite as number);
         };
@@ -262,6 +285,12 @@ const plugin: JupyterFrontEndPlugin<RunsModel> = {
       features.restore((saved ?? null) as Partial<IFeaturesState> | null);
       features.stateChanged.connect((_, value) => {
         void state?.save(FEATURES_STATE_KEY, value as unknown as ReadonlyPartialJSONObject);
+      });
+    });
+    void Promise.all([state?.fetch(JOBS_STATE_KEY), app.restored]).then(([saved]) => {
+      jobs.restore((saved ?? null) as Partial<IJobsState> | null);
+      jobs.stateChanged.connect((_, value) => {
+        void state?.save(JOBS_STATE_KEY, value as unknown as ReadonlyPartialJSONObject);
       });
     });
     void Promise.all([state?.fetch(STATE_KEY), app.restored]).then(([saved]) => {

@@ -10,16 +10,18 @@ import { ColumnPicker, Pager, RunsTable } from './components/table';
 import { MAX_COMPARED } from './diffmodel';
 import { FeaturesModel } from './featuresmodel';
 import { FeaturesSection } from './featuresview';
+import { JobsModel } from './jobsmodel';
+import { JobsSection } from './jobsview';
 import { ModelList } from './components/registry/list';
 import { mlpIcon } from './icons';
 import { RunsModel } from './model';
 import { ModelsModel } from './registrymodel';
 import { ModelWidget } from './visible';
 
-/** Which part of the sidebar shows: the runs, the model registry, or the feature store. */
-export type Section = 'runs' | 'registry' | 'features';
+/** Which part of the sidebar shows: the runs, the model registry, the feature store, or the jobs on Ray. */
+export type Section = 'runs' | 'registry' | 'features' | 'jobs';
 
-/** The ML Platform sidebar: health, experiments, the filter and the runs of the model; the registry and the feature store beside them. */
+/** The ML Platform sidebar: health, experiments, the filter and the runs of the model; the registry, the feature store and the jobs beside them. */
 export class RunsPanel extends ModelWidget {
   /**
    * `openRun` opens a run's view in the main area (double-click, Enter, or Open);
@@ -31,15 +33,18 @@ export class RunsPanel extends ModelWidget {
     openRun?: (runId: string) => void,
     compareRuns?: (runIds: string[]) => void,
     registry?: { model: ModelsModel; openModel: (name: string) => void },
-    features?: FeaturesModel
+    features?: FeaturesModel,
+    jobs?: JobsModel
   ) {
     super();
     this.model = model;
     this.registry = registry?.model ?? null;
     this.features = features ?? null;
+    this.jobs = jobs ?? null;
     this._openModel = registry?.openModel;
     this.registry?.changed.connect(this._onSectionState, this);
     this.features?.changed.connect(this._onSectionState, this);
+    this.jobs?.changed.connect(this._onSectionState, this);
     this._section = this.section;
     this._openRun = openRun;
     this._compareRuns = compareRuns;
@@ -55,23 +60,25 @@ export class RunsPanel extends ModelWidget {
   readonly registry: ModelsModel | null;
   /** The feature views, shown instead of the runs and the registry when `features.open`. */
   readonly features: FeaturesModel | null;
+  /** The jobs on Ray, shown instead of the other sections when `jobs.open`. */
+  readonly jobs: JobsModel | null;
 
-  /** The section shown: the feature store or the registry when open, else the runs. */
+  /** The section shown: the jobs, the feature store or the registry when open, else the runs. */
   get section(): Section {
-    return this.features?.open ? 'features' : this.registry?.open ? 'registry' : 'runs';
+    return this.jobs?.open ? 'jobs' : this.features?.open ? 'features' : this.registry?.open ? 'registry' : 'runs';
   }
 
   /** Show a section; the others close, so a reload brings back this one. */
   setSection(section: Section): void {
-    // the section shown opens before the others close (the feature store shows over the
-    // registry), so no section in between shows and polls
-    if (section === 'features') {
-      this.features?.setOpen(true);
-      this.registry?.setOpen(false);
-    } else {
-      this.registry?.setOpen(section === 'registry');
-      this.features?.setOpen(false);
-    }
+    // the section shown opens before the others close (the jobs show over the feature store,
+    // the feature store over the registry), so no section in between shows and polls
+    const sections: [Section, { setOpen(open: boolean): void } | null][] = [
+      ['registry', this.registry],
+      ['features', this.features],
+      ['jobs', this.jobs]
+    ];
+    sections.find(([key]) => key === section)?.[1]?.setOpen(true);
+    sections.forEach(([key, part]) => key !== section && part?.setOpen(false));
   }
 
   /** Only the section shown polls. */
@@ -80,18 +87,19 @@ export class RunsPanel extends ModelWidget {
     this.model.setActive(active && section === 'runs');
     this.registry?.setActive(active && section === 'registry');
     this.features?.setActive(active && section === 'features');
+    this.jobs?.setActive(active && section === 'jobs');
   }
 
   render(): JSX.Element {
     const runs = () => <RunsBrowser model={this.model} trans={this._trans} onOpen={this._openRun} onCompare={this._compareRuns} />;
-    if (!this.registry && !this.features) {
+    if (!this.registry && !this.features && !this.jobs) {
       return <UseSignal signal={this.model.changed}>{runs}</UseSignal>;
     }
     return <UseSignal signal={this._sectionChanged}>{() => this._renderSections(runs)}</UseSignal>;
   }
 
   private _renderSections(runs: () => JSX.Element): JSX.Element {
-    const { registry, features } = this;
+    const { registry, features, jobs } = this;
     const section = this.section;
     const tabs: [Section, string][] = [['runs', this._trans.__('Runs')]];
     if (registry) {
@@ -100,8 +108,15 @@ export class RunsPanel extends ModelWidget {
     if (features) {
       tabs.push(['features', this._trans.__('Features')]);
     }
+    if (jobs) {
+      tabs.push(['jobs', this._trans.__('Jobs')]);
+    }
     const refresh = () =>
-      section === 'features' && features
+      section === 'jobs' && jobs
+        ? jobs.detail
+          ? jobs.detail.reload()
+          : jobs.refresh()
+        : section === 'features' && features
         ? features.detail
           ? features.detail.reload()
           : features.refresh()
@@ -131,7 +146,11 @@ export class RunsPanel extends ModelWidget {
           ))}
         </div>
         {/* keyed: a UseSignal keeps the signal it was mounted with, so each section mounts its own */}
-        {section === 'features' && features ? (
+        {section === 'jobs' && jobs ? (
+          <UseSignal key="jobs" signal={jobs.changed}>
+            {() => <JobsSection model={jobs} trans={this._trans} onOpenRun={this._openRun} />}
+          </UseSignal>
+        ) : section === 'features' && features ? (
           <UseSignal key="features" signal={features.changed}>
             {() => <FeaturesSection model={features} trans={this._trans} />}
           </UseSignal>

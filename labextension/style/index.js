@@ -3,3 +3,4 @@ import './runview.css';
 import './diffview.css';
 import './registry.css';
 import './features.css';
+import './jobs.css';

@@ -40,9 +40,10 @@ def chromium():
         browser.close()
 
 
-def start_lab(root: Path):
+def start_lab(root: Path, extra: tuple[str, ...] = ()):
     """JupyterLab with the extension on a temporary store, settings and workspaces, without
-    the news toast over the screenshots. Stop it with ``.stop()``."""
+    the news toast over the screenshots; ``extra`` server arguments go last (such as
+    ``--MLP.ray_address=...``). Stop it with ``.stop()``."""
     from conftest import JupyterServer
 
     notification = root / "settings" / "@jupyterlab" / "apputils-extension"
@@ -52,6 +53,7 @@ def start_lab(root: Path):
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--LabApp.user_settings_dir={root / 'settings'}",
         f"--LabApp.workspaces_dir={root / 'workspaces'}",
+        *extra,
     ))
 
 
