@@ -360,3 +360,23 @@ def test_the_feature_tour_builds_a_reproducible_frame_and_looks_up_online(execut
     online = "".join(_text(o) for o in _cell_with(nb, "fs.get_online(").outputs)
     assert "online equals offline: True" in online and "not_found" in _html(
         _cell_with(nb, "fs.get_online("))
+
+
+def test_the_jobs_tour_runs_a_script_and_a_cell_and_diagnoses_memory(executed):
+    nb, _ = executed
+    cluster = "".join(_text(o) for o in _cell_with(nb, "mlp.cluster()").outputs)
+    assert re.search(r"(local Ray head|Ray at http)", cluster), cluster
+    script = "".join(_text(o) for o in _cell_with(nb, "stream.join(30)").outputs)
+    assert "'loss': 0.1680" in script and "'0.3'" in script, script
+    assert "job_memory_mb" in script and "succeeded" in script
+    submitted = _html(_cell_with(nb, 'mlp.submit("train.py"'))
+    assert "train.py" in submitted and "job " in submitted
+    cell = "".join(_text(o) for o in _cell_with(nb, "cell_job.wait(timeout=600)").outputs)
+    assert "succeeded — least squares on 1600 rows: train mse" in cell, cell
+    assert "'train_mse'" in cell
+    hog = "".join(_text(o) for o in _cell_with(nb, "hog = mlp.submit").outputs)
+    assert re.search(r"failed — out of memory: peak \d+ MiB of 200 MiB requested — ask for more "
+                    r"with memory='\d+MiB'", hog), hog
+    listing = "".join(_text(o) for o in _cell_with(nb, "%mlp jobs").outputs)
+    for name in ("train.py", "hog.py", "cell: w, *_ = np.linalg.lstsq"):
+        assert name in listing, (name, listing)
