@@ -74,6 +74,13 @@ class StoreUnavailable(MLPError):
     status = 503
 
 
+class ClusterUnavailable(MLPError):
+    """The Ray cluster jobs run on could not be reached, started or asked (the server itself
+    is fine, so this is not retried as an outage of the server)."""
+
+    status = 424
+
+
 class ServerFault(MLPError):
     """The server failed on a request it should have handled (a bug): retrying the same
     data will fail the same way."""
@@ -104,7 +111,8 @@ def from_dict(data: dict) -> MLPError:
         return QueryError(data.get("reason", ""), data.get("query", ""), int(data["position"]),
                           field=data.get("field") or "where")
     cls = {c.__name__: c for c in (InvalidInput, NotFound, Conflict, SchemaMismatch,
-                                   AccessDenied, StoreUnavailable, ServerFault)}.get(
+                                   AccessDenied, StoreUnavailable, ServerFault,
+                                   ClusterUnavailable)}.get(
         data.get("error", ""), MLPError
     )
     return cls(data.get("message", "unknown error"), field=data.get("field"))

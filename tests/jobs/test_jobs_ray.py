@@ -555,3 +555,71 @@ def test_a_failed_script_ends_with_one_sentence_naming_its_error(sdk):
     assert job.message == "the script exited with code 1: ValueError: bad input in data.csv"
     assert job.info["exit_code"] == 1 and job.info["command"] == "python bad.py"
     assert "Traceback (most recent call last)" in job.logs()  # the whole story is kept
+
+
+TOKEN_HEAD = """
+import signal, sys, time
+from mlp_server.jobs.cluster import Cluster
+head = Cluster("", cpus=1, object_store_memory=96 * 2**20, auth_mode="token")
+head.client()
+print(head.url, flush=True)
+signal.signal(signal.SIGTERM, lambda *a: (head.stop(), sys.exit(0)))
+while True:
+    time.sleep(1)
+"""
+
+
+def test_a_cluster_with_rays_token_auth_takes_jobs_from_a_server_with_its_token(
+        tmp_path_factory, tmp_path, monkeypatch):
+    """A head with RAY_AUTH_MODE=token (started in a process of its own: Ray reads the mode
+    once per process): a server given the token submits to it; one without is refused with
+    what to set."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+
+    import mlp
+    import mlp._client
+    from mlp.transport.http import HttpTransport
+
+    token = secrets.token_hex(16)
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
+    head = subprocess.Popen([sys.executable, "-c", TOKEN_HEAD], env=env, stdout=subprocess.PIPE,
+                            text=True)
+    servers = []
+    try:
+        url = head.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        work = tmp_path / "w"
+        work.mkdir()
+        monkeypatch.chdir(work)
+        _write(work, "hi.py", "print('hello with a token', flush=True)\n")
+        for with_token in (False, True):
+            if with_token:
+                monkeypatch.setenv("RAY_AUTH_TOKEN", token)
+            else:
+                monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+            monkeypatch.setenv("RAY_AUTH_MODE", "token")
+            root = tmp_path_factory.mktemp("tok")
+            server = JupyterServer.start(root, f"sqlite:///{root / 's.db'}",
+                                         extra=(f"--MLP.ray_address={url}",
+                                                "--MLPExtension.jobs_interval=0.5"))
+            servers.append(server)
+            monkeypatch.delenv("RAY_AUTH_MODE")
+            mlp._client.reset(HttpTransport(server.url, server.token))
+            if not with_token:
+                with pytest.raises(mlp.errors.MLPError, match="RAY_AUTH_TOKEN"):
+                    mlp.submit("hi.py", cpus=1)
+                continue
+            job = mlp.submit("hi.py", cpus=1).wait(timeout=180, progress=False)
+            assert job.status == "succeeded", job.info
+            assert "hello with a token" in job.logs()
+    finally:
+        if mlp._client._client is not None:
+            mlp._client._client.close()
+            mlp._client._client = None
+        for s in servers:
+            s.stop()
+        head.terminate()
+        head.wait(timeout=60)

@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from mlp.errors import InvalidInput, MLPError
+from mlp.errors import ClusterUnavailable, InvalidInput
 
 log = logging.getLogger("mlp_server.jobs")
 
@@ -30,12 +30,6 @@ log = logging.getLogger("mlp_server.jobs")
 _PORTS = ("port", "dashboard-port", "ray-client-server-port", "node-manager-port",
           "object-manager-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
           "runtime-env-agent-port", "metrics-export-port")
-
-
-class ClusterUnavailable(MLPError):
-    """The Ray cluster cannot be reached or started."""
-
-    status = 503
 
 
 def _free_port() -> int:
@@ -110,19 +104,14 @@ class Cluster:
             from ray.job_submission import JobSubmissionClient
         except ImportError:
             raise ClusterUnavailable("jobs need Ray: pip install 'jupyter-mlp[jobs]'") from None
-        old = os.environ.get("RAY_AUTH_MODE")
+        if self.auth_mode and not self.embedded:
+            # Ray reads its auth mode from the environment once per process: set for good.
+            os.environ["RAY_AUTH_MODE"] = self.auth_mode
         try:
-            if self.auth_mode:  # the client reads it from the environment
-                os.environ["RAY_AUTH_MODE"] = self.auth_mode
             return JobSubmissionClient(url)
         except Exception as e:
-            raise ClusterUnavailable(f"cannot reach the Ray cluster at {url}: {e}") from None
-        finally:
-            if self.auth_mode:
-                if old is None:
-                    os.environ.pop("RAY_AUTH_MODE", None)
-                else:
-                    os.environ["RAY_AUTH_MODE"] = old
+            raise ClusterUnavailable(f"cannot reach the Ray cluster at {url}: "
+                                     f"{_auth_hint(str(e))}") from None
 
     def _start_head(self) -> None:
         ray = shutil.which("ray", path=os.path.dirname(sys.executable)) or shutil.which("ray")
@@ -159,7 +148,8 @@ class Cluster:
                 tail = self._head_log()[-2000:]
                 self.proc = None
                 raise ClusterUnavailable(f"the local Ray head did not start:\n{tail}")
-            if _get(url + "/api/version", timeout=1.0) is not None and self._jobs_ready(url):
+            if _get(url + "/api/version", 1.0, self._headers()) is not None and \
+                    self._jobs_ready(url):
                 break
             if time.time() - t0 > self.start_timeout:
                 self.stop()
@@ -169,18 +159,20 @@ class Cluster:
         self.url = url
         log.info("jupyter-mlp: local Ray head up in %.1f s at %s", time.time() - t0, url)
 
-    @staticmethod
-    def _jobs_ready(url: str) -> bool:
+    def _jobs_ready(self, url: str) -> bool:
         """The head answers, and its node (with the job agent) has registered."""
-        nodes = _get(url + "/api/v0/nodes?detail=1&limit=10", timeout=2.0)
+        nodes = _get(url + "/api/v0/nodes?detail=1&limit=10", 2.0, self._headers())
         rows = ((nodes or {}).get("data") or {}).get("result", {}).get("result") or []
         return any(r.get("state") == "ALIVE" for r in rows)
 
     def _headers(self) -> dict:
         """Ray's token header for a cluster with token auth (RAY_AUTH_MODE=token, the token
         in RAY_AUTH_TOKEN or ~/.ray/auth_token), as its own Jobs client sends it."""
-        if self.embedded:
+        if self.auth_mode == "disabled" or (self.embedded and self.auth_mode != "token"):
             return {}
+        token = os.environ.get("RAY_AUTH_TOKEN", "").strip()
+        if token:
+            return {"Authorization": f"Bearer {token}"}
         try:
             from ray._private.authentication.http_token_authentication import (
                 get_auth_headers_if_auth_enabled,
@@ -225,9 +217,11 @@ class Cluster:
         """Alive nodes with their resources: cpus, gpus, memory (bytes)."""
         if not self.started:
             return []
-        data = _get(self.url + "/api/v0/nodes?detail=1&limit=1000", 5.0, self._headers())
+        why: list[str] = []
+        data = _get(self.url + "/api/v0/nodes?detail=1&limit=1000", 5.0, self._headers(), why)
         if data is None:
-            raise ClusterUnavailable(f"cannot read the nodes of the Ray cluster at {self.url}")
+            raise ClusterUnavailable(f"cannot read the nodes of the Ray cluster at {self.url}: "
+                                     f"{_auth_hint(why[0] if why else 'no answer')}")
         rows = (data.get("data") or {}).get("result", {}).get("result") or []
         out = []
         for r in rows:
@@ -298,6 +292,18 @@ def _node_type(t: Any) -> dict:
             "memory": parse_memory(t.get("memory"), "node_types.memory") or 0}
 
 
+def _auth_hint(msg: str) -> str:
+    """Ray's error, with what to do when it is about its token auth."""
+    first = msg.strip().splitlines()[0] if msg.strip() else msg
+    if "401" in msg or "Authentication required" in msg or "no authentication token" in msg:
+        return (f"{first} — the cluster uses Ray's token auth: start this server with "
+                "RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN (or "
+                "~/.ray/auth_token)")
+    if "403" in msg or "token is invalid" in msg:
+        return f"{first} — the cluster refused this server's Ray token (RAY_AUTH_TOKEN)"
+    return first
+
+
 def _own_group() -> None:
     """In the head's child, before exec: its own process group (so it is stopped as one, by
     PID), and on Linux a SIGTERM when this server's thread that started it dies, so a server
@@ -329,10 +335,19 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _get(url: str, timeout: float, headers: dict | None = None) -> dict | None:
+def _get(url: str, timeout: float, headers: dict | None = None,
+         why: list[str] | None = None) -> dict | None:
+    """JSON from the dashboard, or None (``why`` gets the reason)."""
     try:
         req = urllib.request.Request(url, headers=headers or {})
         with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - the cluster's
             return json.loads(r.read())
-    except (urllib.error.URLError, OSError, ValueError):
+    except urllib.error.HTTPError as e:
+        if why is not None:
+            body = e.read()[:300].decode("utf-8", "replace") if e.fp else ""
+            why.append(f"HTTP {e.code} {e.reason} {body}".strip())
+        return None
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        if why is not None:
+            why.append(str(e))
         return None

@@ -34,7 +34,7 @@ from mlp import _jobspec as js
 from mlp.errors import AccessDenied, InvalidInput, MLPError, NotFound
 
 from ..store.schema import jobs
-from .cluster import Cluster, ClusterUnavailable
+from .cluster import Cluster, ClusterUnavailable, _auth_hint
 
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -229,7 +229,7 @@ class JobService:
         except Exception as e:
             msg = str(e)
             if "already exists" not in msg:  # a retry of ours after Ray took it: fine
-                reason = f"the cluster refused the job: {_short(msg)}"
+                reason = f"the cluster refused the job: {_short(_auth_hint(msg))}"
                 self._finish(job_id, "failed", reason, ended_at=self.clock())
                 if not raise_errors:
                     return
