@@ -10,7 +10,7 @@
 # write bench/results/tracking.jsonl, server.jsonl and panel.jsonl.
 # --only names benchmarks of any script (tracking.py: import, sdk, service, search,
 # create; server.py: ingest, kernels; panel.py: sidebar, runview; compare.py: engine, http,
-# panel; registry.py: registry); a script none of whose
+# panel; registry.py: registry; jobs.py: jobs); a script none of whose
 # benchmarks is named is skipped. The cluster is stopped afterwards, unless it was
 # already running when we began (a `make test` in another terminal keeps its cluster).
 # Exit code: 0 when every benchmark of all three ran (missed targets are listed in the
@@ -45,7 +45,7 @@ while [ $# -gt 0 ]; do
         *) rest+=("$1"); shift ;;
     esac
 done
-tracking_only="" server_only="" panel_only="" compare_only="" registry_only=""
+tracking_only="" server_only="" panel_only="" compare_only="" registry_only="" jobs_only=""
 if [ -n "$only" ]; then
     IFS=',' read -r -a names <<<"$only"
     for n in "${names[@]}"; do
@@ -54,6 +54,7 @@ if [ -n "$only" ]; then
             sidebar|runview) panel_only="${panel_only:+$panel_only,}$n" ;;
             engine|http|panel) compare_only="${compare_only:+$compare_only,}$n" ;;
             registry) registry_only=1 ;;
+            jobs) jobs_only=1 ;;
             *) tracking_only="${tracking_only:+$tracking_only,}$n" ;;
         esac
     done
@@ -88,4 +89,7 @@ if [ -z "$only" ] || [ -n "$registry_only" ]; then
     [ "$rrc" -eq 0 ] || rc=$rrc
 fi
 [ -n "$only" ] || { .venv/bin/python bench/features.py ${rest[@]+"${rest[@]}"} || rc=$?; }
+if [ -z "$only" ] || [ -n "$jobs_only" ]; then
+    .venv/bin/python bench/jobs.py ${rest[@]+"${rest[@]}"} || rc=$?
+fi
 exit "$rc"

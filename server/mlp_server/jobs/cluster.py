@@ -104,9 +104,12 @@ class Cluster:
             from ray.job_submission import JobSubmissionClient
         except ImportError:
             raise ClusterUnavailable("jobs need Ray: pip install 'jupyter-mlp[jobs]'") from None
+        # Ray reads its auth mode from the environment once per process: set for good. The
+        # local head runs without auth; left unset, a ~/.ray/auth_token would turn it on here.
         if self.auth_mode and not self.embedded:
-            # Ray reads its auth mode from the environment once per process: set for good.
             os.environ["RAY_AUTH_MODE"] = self.auth_mode
+        elif self.embedded:
+            os.environ.setdefault("RAY_AUTH_MODE", self.auth_mode or "disabled")
         try:
             return JobSubmissionClient(url)
         except Exception as e:
