@@ -72,3 +72,14 @@ def test_a_local_head_not_started_yet_is_judged_by_this_machine():
     with pytest.raises(InvalidInput, match="Ask for at most gpus=0"):
         svc.preflight(1, 1, None)
     assert os.cpu_count()
+
+
+def test_log_chunks_never_cut_a_character_in_two():
+    from mlp_server.jobs.service import _whole_utf8
+
+    e, k = "é".encode(), "字".encode()
+    assert _whole_utf8(b"abc") == 3
+    assert _whole_utf8(b"ab" + e) == 4  # whole: kept
+    assert _whole_utf8(b"ab" + e[:1]) == 2  # cut: waits for the next read
+    assert _whole_utf8(b"ab" + k) == 5 and _whole_utf8(b"ab" + k[:2]) == 2
+    assert _whole_utf8(b"") == 0

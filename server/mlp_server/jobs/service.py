@@ -540,10 +540,7 @@ class JobService:
         # Never cut a UTF-8 character in two: hold back a partial one for the next call.
         cut = len(data)
         if cut and not (row.status in js.FINAL and cut < _LOG_CHUNK):
-            while cut > 0 and cut > len(data) - 4 and (data[cut - 1] & 0xC0) == 0x80:
-                cut -= 1
-            if cut > 0 and data[cut - 1] >= 0xC0:
-                cut -= 1
+            cut = _whole_utf8(data)
         text = data[:cut].decode("utf-8", errors="replace")
         more = row.status not in js.FINAL or cut == _LOG_CHUNK
         return {"text": text, "offset": offset + cut, "status": row.status,
@@ -596,6 +593,19 @@ class JobService:
         st["jobs"] = {"pending": sum(s in ("submitting", "pending") for s in active),
                       "running": sum(s == "running" for s in active)}
         return st
+
+
+def _whole_utf8(data: bytes) -> int:
+    """How many bytes of ``data`` end on a whole UTF-8 character (a character cut by the end
+    of the chunk waits for the next read)."""
+    start = len(data) - 1
+    while start >= 0 and len(data) - start <= 4 and (data[start] & 0xC0) == 0x80:
+        start -= 1
+    if start < 0 or data[start] < 0xC0:
+        return len(data)  # ends on ASCII (or on bytes that are not UTF-8: sent as they are)
+    lead = data[start]
+    need = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+    return len(data) if len(data) - start >= need else start
 
 
 def _final_message(status: str, info: Any) -> str | None:
