@@ -10,9 +10,11 @@ from conftest import JupyterServer
 pytest.importorskip("ray", reason="jobs need Ray: pip install -e '.[server]'")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_head():
-    """The session's Ray head: its dashboard URL (the Jobs API's address)."""
+    """This module's Ray head (the Jobs API's address in ``.url``), stopped when the module
+    ends: a 2 GB child of the test process must not stay for the rest of the suite (a test
+    of the process's RSS, children included, would count it)."""
     import os
 
     from mlp_server.jobs.cluster import Cluster
@@ -24,7 +26,7 @@ def ray_head():
     head.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def jobs_server(ray_head, tmp_path_factory):
     """A Jupyter server with the extension, on a SQLite store, submitting to the session's
     head."""
