@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         if child.poll() is not None:
             break
         rss, cpu = _sample(_tree(proc))
+        if rss == 0:
+            continue  # the child is between fork and exec, or just gone: nothing to record
         peak = max(peak, rss)
         with lock:
             points.append((rss, cpu))
