@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 from ._jobspec import human_bytes
@@ -92,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda s, _f: child.send_signal(s))
 
-    peak, over, warned = 0, False, False
-    points: list[tuple[int, float]] = []
+    peak, over, warned, step = 0, False, False, 0
     run = None
     try:
         import mlp
@@ -101,7 +99,6 @@ def main(argv: list[str] | None = None) -> int:
         run = mlp.active_run()  # the job's run (MLP_RUN_ID), reached with the job's token
     except Exception as e:  # the watchdog must never keep the job from running
         print(f"mlp: the job's metrics will not be recorded ({e})", file=sys.stderr)
-    lock = threading.Lock()
     start = time.time()
     _sample(_tree(proc))  # primes cpu_percent
     pause = min(0.2, SAMPLE_EVERY)  # a first look soon, so a short job has a peak too
@@ -114,16 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         if rss == 0:
             continue  # the child is between fork and exec, or just gone: nothing to record
         peak = max(peak, rss)
-        with lock:
-            points.append((rss, cpu))
         if run is not None:
             try:
-                step = len(points) - 1
                 t = time.time()
                 run.log_metric("system/job_memory_mb", rss / 2**20, step=step, timestamp=t)
                 run.log_metric("system/job_cpu_percent", cpu, step=step, timestamp=t)
             except Exception:  # noqa: S110 - a full buffer or a refused point: keep watching
                 pass
+        step += 1
         if args.memory and rss > args.memory:
             if args.policy == "stop":
                 over = True

@@ -7,15 +7,12 @@ lands on that run (the job gets a token for it, and ``MLP_RUN_ID``).
 
 from __future__ import annotations
 
-import fnmatch
-import io
 import os
 import sys
 import threading
 import time
 import uuid
 import warnings
-import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from html import escape
@@ -44,6 +41,8 @@ def _max_package() -> int:
 
 
 def _excluded(rel: str, patterns: Sequence[str]) -> bool:
+    import fnmatch
+
     parts = rel.split("/")
     for p in patterns:
         p = p.rstrip("/")
@@ -59,6 +58,9 @@ def package(folder: str | Path, excludes: Sequence[str] = (),
             extra: Mapping[str, bytes] | None = None, limit: int | None = None) -> bytes:
     """The job's folder as a zip (``extra`` files added), refused before any upload when it
     is over ``limit`` bytes, naming the biggest entries to leave out."""
+    import io
+    import zipfile
+
     root = Path(folder)
     if not root.is_dir():
         raise InvalidInput(f"working_dir {str(folder)!r} is not a folder", field="working_dir")

@@ -146,8 +146,6 @@ def test_cancel_stops_a_running_job_and_kills_its_run(sdk):
     # Ray agrees: it stops the process.
     from ray.job_submission import JobSubmissionClient
 
-    from mlp_server.jobs.cluster import Cluster  # noqa: F401 - the head's address below
-
     ray = JobSubmissionClient(_head_url())
     deadline = time.time() + 30
     while ray.get_job_status(job.id).value != "STOPPED" and time.time() < deadline:
