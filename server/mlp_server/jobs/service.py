@@ -48,6 +48,7 @@ _RUN_STATUS = {"succeeded": "finished", "failed": "failed", "stopped": "killed"}
 LOG_ARTIFACT = "job/output.log"
 _TAG_PEAK, _TAG_OOM = "mlp.job.peak_memory", "mlp.job.oom"  # set by mlp._jobrun
 _LOG_CHUNK = 1 << 20
+_ACTIVE = ("submitting", "pending", "running")
 
 
 def token_hash(token: str) -> str:
@@ -193,7 +194,10 @@ class JobService:
         self._tokens[row["token_hash"]] = (job_id, run_id, user)
         url = self.server_url()
         job_env = {**env_v, "MLP_RUN_ID": run_id, "MLP_JOB_ID": job_id, "MLP_TOKEN": token,
-                   "PYTHONUNBUFFERED": "1", "MLP_EXPERIMENT": experiment or "Default"}
+                   "PYTHONUNBUFFERED": "1", "MLP_EXPERIMENT": experiment or "Default",
+                   # Its own spool: points another job left on the node were logged with
+                   # that job's token, which this one cannot use (and which has expired).
+                   "MLP_SPOOL_DIR": os.path.join(tempfile.gettempdir(), "mlp-jobs", job_id)}
         if url:
             job_env["MLP_SERVER_URL"] = url
         runtime_env: dict[str, Any] = {"env_vars": job_env}
@@ -350,23 +354,17 @@ class JobService:
             rows = conn.execute(stmt).all()
         return [_job_dict(r) for r in rows]
 
-    def active_ids(self) -> list[str]:
-        with self.store.read() as conn:
-            return list(conn.execute(select(jobs.c.id).where(
-                jobs.c.status.in_(("submitting", "pending", "running")))).scalars())
-
     # -- following -------------------------------------------------------------------------
 
     def refresh_active(self) -> int:
         """Bring every unfinished job up to date with Ray (the server polls this), and keep
         their runs' heartbeats going. Returns how many are still going."""
-        ids = self.active_ids()
+        with self.store.read() as conn:
+            rows = conn.execute(select(jobs).where(jobs.c.status.in_(_ACTIVE))).all()
         runs = []
-        for jid in ids:
-            row = self._row(jid)
-            if row.status not in js.FINAL:
-                self._refresh(row)
-                runs.append(row.run_id)
+        for row in rows:
+            self._refresh(row)
+            runs.append(row.run_id)
         if runs:
             with contextlib.suppress(MLPError):
                 self.tracking.heartbeat(runs)
@@ -589,7 +587,7 @@ class JobService:
         st = self.cluster.status()
         with self.store.read() as conn:
             active = conn.execute(select(jobs.c.status).where(
-                jobs.c.status.in_(("submitting", "pending", "running")))).scalars().all()
+                jobs.c.status.in_(_ACTIVE))).scalars().all()
         st["jobs"] = {"pending": sum(s in ("submitting", "pending") for s in active),
                       "running": sum(s == "running" for s in active)}
         return st
