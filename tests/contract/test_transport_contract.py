@@ -654,16 +654,33 @@ def test_a_reused_process_id_does_not_keep_a_dead_run_alive(transport):
     assert transport.get_run(alive["id"])["status"] == "running"
 
 
-@pytest.mark.parametrize("few", [2000, 0])
+@pytest.mark.parametrize(("few", "walk"), [(2000, None), (0, None), (3, 1), (1, 2)])
+@pytest.mark.parametrize("where", [None, "params.model = 'xgb'", "params.depth > 3"])
 def test_metric_order_pages_alike_whether_filtered_runs_are_few_or_many(transport, grid,
-                                                                        monkeypatch, few):
+                                                                        monkeypatch, few,
+                                                                        walk, where):
+    """Ordering by a metric sorts the matching runs in one query when the experiment has few
+    runs; else it walks the metric's index in batches, and after `walk` entries it counts
+    the runs that match and, when they are few, finishes with one query from where the walk
+    stopped. Every way gives the same order and the same pages."""
     from mlp_server.tracking import service as svc
 
+    expected = {o: names(transport.search_runs("demo", where, order_by=o, limit=None))
+                for o in ("metrics.loss", "-metrics.loss")}
     monkeypatch.setattr(svc, "FEW_RUNS", few)  # 0: walk the metric's index in batches
-    for order in ("metrics.loss", "-metrics.loss"):
-        whole = names(transport.search_runs("demo", order_by=order, limit=None))
-        assert all_pages(transport, experiment="demo", order_by=order, limit=2) == whole
-        assert len(whole) == 6 and whole[-1] == "r4"  # r4 has no loss: last either way
+    if walk is not None:
+        monkeypatch.setattr(svc, "WALK_FIRST", walk)
+        monkeypatch.setattr(svc, "WALK_BATCH", 1)
+    for order, whole in expected.items():
+        assert names(transport.search_runs("demo", where, order_by=order, limit=None)) == whole
+        for limit in (1, 2, 4):
+            assert all_pages(transport, experiment="demo", where=where, order_by=order,
+                             limit=limit) == whole
+        if where is None:  # r4 has no loss: last either way
+            assert len(whole) == 6 and whole[-1] == "r4"
+    assert expected["metrics.loss"] == {
+        None: ["r5", "r3", "r2", "r1", "r0", "r4"], "params.model = 'xgb'": ["r5", "r3", "r1"],
+        "params.depth > 3": ["r5", "r3", "r2", "r1"]}[where]
 
 
 @pytest.fixture
