@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.utils import url_path_join
 from tornado.ioloop import PeriodicCallback
 from traitlets import Bool, Float, Int, default
 
@@ -18,7 +19,7 @@ from mlp.errors import InvalidInput
 
 from . import __version__
 from .config import MLP, MLPFeatures, MLPJobs, MLPRegistry
-from .handlers import url_patterns
+from .handlers import API, fastpath, url_patterns
 from .handlers.forward import Upstream, forward_patterns
 
 
@@ -220,6 +221,11 @@ class MLPExtension(ExtensionApp):
     def initialize_handlers(self) -> None:
         # Absolute patterns: the routes live at /mlp/api/v1, not under the extension's name.
         self.handlers.extend(forward_patterns("/") if self.upstream else url_patterns("/"))
+        if not self.upstream:
+            # Online lookups from token-holding clients skip tornado's handler machinery.
+            web_app = self.serverapp.web_app
+            fastpath.install(web_app, url_path_join(web_app.settings.get("base_url", "/"),
+                                                    API, "features/online"))
 
     async def stop_extension(self) -> None:
         if getattr(self, "_reaper", None) is not None:

@@ -73,6 +73,65 @@ def test_online_route_answers_in_request_order_with_statuses(client_of):
         assert words in r.json()["message"]
 
 
+def test_token_clients_get_the_direct_online_path_with_the_same_answers(client_of):
+    """A client sending the server's token (a service, the SDK) is answered by the direct
+    path; a browser (it sends Origin) and a token in the URL go through Jupyter's handler.
+    Both give the same statuses and bodies, on one kept-alive connection."""
+    import http.client
+    from urllib.parse import urlparse
+
+    server, _ = client_of
+    fs.entity("customer", ["customer_id"])
+    fs.feature_view("spend_d", entities=["customer"], source=rows(150),
+                    event_time="event_timestamp", ttl="1d")
+    fs.materialize("spend_d")
+    u = urlparse(server.url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    path = "/mlp/api/v1/features/online"
+
+    def post(raw, **headers):
+        conn.request("POST", path + headers.pop("query", ""), body=raw, headers=headers)
+        r = conn.getresponse()
+        return r.status, r.read(), r.getheader("Server-Timing")
+
+    token = {"Authorization": f"token {server.token}"}
+    browser = {**token, "Origin": server.url}
+    bodies = [
+        b'{"entities": {"customer_id": [2, 99, 0]}, "features": ["spend_d:spend"]}',
+        b'{"entities": {"customer_id": %s}, "features": ["spend_d:spend"]}'  # off the loop
+        % str(list(range(160))).encode(),
+        b'{"features": ["spend_d:spend"]}', b'{"entities": [], "features": "spend_d:spend"}',
+        b'{"entities": {"customer_id": [1]}, "features": ["nope:spend"]}',
+        b'not json', b'[1, 2]']
+    for raw in bodies:
+        fast, regular = post(raw, **token), post(raw, **browser)
+        assert fast[2] is not None and fast[2].startswith("online;dur="), fast
+        assert regular[2] is None, regular  # Jupyter's handler: no Server-Timing
+        assert fast[:2] == regular[:2], (raw, fast, regular)
+    assert post(bodies[0], **token)[0] == 200
+    ok = json_of(post(bodies[1], **token)[1])
+    assert ok["values"][:3] == [[0.0], [1.0], [2.0]] and ok["status"][155] == ["not_found"]
+    assert json_of(post(bodies[4], **token)[1])["field"] == "features"
+    # A token the direct path does not know, or none: Jupyter's auth answers, and refuses.
+    assert post(bodies[0], Authorization="token wrong")[0] == 403
+    assert post(bodies[0])[0] == 403
+    query = post(bodies[0], query=f"?token={server.token}")
+    assert query[0] == 200 and query[2] is None
+    # The lookup counts as API activity, for idle culling.
+    before = requests.get(f"{server.url}/api/status", headers=token, timeout=10).json()
+    time.sleep(0.05)
+    assert post(bodies[0], **token)[0] == 200
+    after = requests.get(f"{server.url}/api/status", headers=token, timeout=10).json()
+    assert after["last_activity"] > before["last_activity"]
+    conn.close()
+
+
+def json_of(raw: bytes):
+    import json
+
+    return json.loads(raw)
+
+
 def test_freshness_is_exported_to_prometheus(client_of):
     server, _ = client_of
     fs.entity("customer", ["customer_id"])
