@@ -366,8 +366,8 @@ class HttpTransport(Transport):
                                                    params=params(view=name))["materializations"],
             "freshness": lambda: self._json("GET", "features/freshness",
                                             params=params(view=name))["views"],
-            "get_online": lambda: _online(self._lookup(_jsonable(
-                {"entities": kw["entities"], "features": kw["features"]}))),
+            "get_online": lambda: _online(self._lookup(
+                {"entities": kw["entities"], "features": kw["features"]})),
         }
         fn = calls.get(action)
         if fn is None:
@@ -384,7 +384,8 @@ class HttpTransport(Transport):
         from urllib.parse import urlsplit
 
         local = self.__dict__.setdefault("_fast", threading.local())
-        data = _json.dumps(body).encode()
+        # numpy scalars (an entity key read from a DataFrame) as plain numbers
+        data = _json.dumps(body, default=_plain_number).encode()
         for attempt in (0, 1):
             conn = getattr(local, "conn", None)
             if conn is None:
@@ -393,11 +394,11 @@ class HttpTransport(Transport):
                     http.client.HTTPConnection
                 conn = local.conn = cls(u.netloc, timeout=self.timeout)
                 local.path = u.path + "/features/online"
+                local.headers = {**{k: v for k, v in self.session.headers.items()
+                                    if k in ("Authorization", "User-Agent")},
+                                 "Content-Type": "application/json"}
             try:
-                conn.request("POST", local.path, body=data, headers={
-                    **{k: v for k, v in self.session.headers.items()
-                       if k in ("Authorization", "User-Agent")},
-                    "Content-Type": "application/json"})
+                conn.request("POST", local.path, body=data, headers=local.headers)
                 resp = conn.getresponse()
                 raw = resp.read()
             except (OSError, http.client.HTTPException):
@@ -409,7 +410,7 @@ class HttpTransport(Transport):
             if resp.status == 200:
                 return _json.loads(raw)
             break
-        return self._json("POST", "features/online", json=body)
+        return self._json("POST", "features/online", json=_jsonable(body))
 
     def jobs(self, action: str, **kw: Any) -> Any:
         jid = kw.get("job_id")
@@ -502,6 +503,13 @@ def _jsonable(values: Any) -> Any:
     if isinstance(values, np.generic):
         return values.item()
     return values
+
+
+def _plain_number(value: Any) -> Any:
+    """``json.dumps``'s default: a numpy scalar as its Python number."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 _SPELLED = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
