@@ -225,7 +225,8 @@ class MLPExtension(ExtensionApp):
             # Online lookups from token-holding clients skip tornado's handler machinery.
             web_app = self.serverapp.web_app
             fastpath.install(web_app, url_path_join(web_app.settings.get("base_url", "/"),
-                                                    API, "features/online"))
+                                                    API, "features/online"),
+                             open_authorizers=(APIOnlyAuthorizer,))
 
     async def stop_extension(self) -> None:
         if getattr(self, "_reaper", None) is not None:

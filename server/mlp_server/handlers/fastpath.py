@@ -38,6 +38,7 @@ from jupyter_server.auth.authorizer import AllowAllAuthorizer
 from jupyter_server.prometheus.metrics import HTTP_REQUEST_DURATION_SECONDS
 from tornado import httputil
 from tornado.ioloop import IOLoop
+from tornado.iostream import StreamClosedError
 from tornado.routing import Matcher, Rule
 
 from mlp.errors import MLPError, StoreUnavailable
@@ -54,9 +55,11 @@ _METRIC_NAME = "mlp_server.handlers.features.OnlineHandler"
 class OnlineFastPath(Matcher):
     """Both the matcher and the target of the rule placed ahead of Jupyter's routes."""
 
-    def __init__(self, settings: dict, path: str) -> None:
+    def __init__(self, settings: dict, path: str, open_authorizers: tuple[type, ...]) -> None:
         self.settings = settings
         self.path = path
+        #: Authorizers that let any authenticated user use the ``mlp`` resource.
+        self.open_authorizers = (AllowAllAuthorizer, *open_authorizers)
 
     # -- routing -------------------------------------------------------------------------
 
@@ -66,9 +69,7 @@ class OnlineFastPath(Matcher):
         headers = request.headers
         if "Origin" in headers or self.settings.get("mlp_features") is None:
             return None
-        from ..app import APIOnlyAuthorizer  # the app imports this module
-
-        if type(self.settings.get("authorizer")) not in (AllowAllAuthorizer, APIOnlyAuthorizer):
+        if type(self.settings.get("authorizer")) not in self.open_authorizers:
             return None
         scheme, _, token = headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "token" or not self._token_ok(token.strip().encode()):
@@ -138,9 +139,12 @@ class OnlineFastPath(Matcher):
             "Server-Timing": f"online;dur={(time.perf_counter() - t0) * 1e3:.3f}"})
         conn = request.connection
         assert conn is not None
-        conn.write_headers(httputil.ResponseStartLine(
-            "HTTP/1.1", status, httputil.responses.get(status, "Unknown")), headers, data)
-        conn.finish()
+        try:
+            conn.write_headers(httputil.ResponseStartLine(
+                "HTTP/1.1", status, httputil.responses.get(status, "Unknown")), headers, data)
+            conn.finish()
+        except StreamClosedError:
+            return  # the client went away before its answer
         if "no_track_activity" not in request.query_arguments:
             self.settings["api_last_activity"] = utcnow()
         if records_http_metrics(self.settings):
@@ -153,9 +157,12 @@ class OnlineFastPath(Matcher):
                     1000.0 * request.request_time())
 
 
-def install(web_app: Any, path: str) -> OnlineFastPath:
-    """Place the direct path for ``path`` ahead of every route of ``web_app``."""
-    fast = OnlineFastPath(web_app.settings, path)
+def install(web_app: Any, path: str, open_authorizers: tuple[type, ...] = ()
+            ) -> OnlineFastPath:
+    """Place the direct path for ``path`` ahead of every route of ``web_app``;
+    ``open_authorizers``: authorizers besides Jupyter's default that let any authenticated
+    user use the ``mlp`` resource."""
+    fast = OnlineFastPath(web_app.settings, path, open_authorizers)
     web_app.default_router.rules.insert(0, fast.rule())
     return fast
 
