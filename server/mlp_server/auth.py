@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from jupyter_server.auth.identity import IdentityProvider, User
 from traitlets import Dict, Unicode
@@ -51,14 +52,19 @@ class NamedTokens(IdentityProvider):
         return {**self._from_file, **self.tokens}
 
     def get_user(self, handler):
-        scheme, _, token = handler.request.headers.get("Authorization", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() == "token" and token:
+        token = request_token(handler.request.headers)
+        if token:
             for user, expected in self._users().items():
                 if expected and hmac.compare_digest(token.encode(), expected.encode()):
                     handler._token_authenticated = True  # a token, not a cookie: no XSRF
                     return User(username=user)
         return super().get_user(handler)
+
+
+def request_token(headers: Any) -> str | None:
+    """The token of an ``Authorization: token <token>`` header, or None."""
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "token" else None
 
 
 def _read(path: Path) -> dict[str, str]:

@@ -28,6 +28,7 @@ from tornado.ioloop import IOLoop
 from mlp._capture import current_user
 from mlp.errors import InvalidInput, MLPError, StoreUnavailable
 
+from ..auth import request_token
 from ..store import store_unavailable
 
 
@@ -112,6 +113,39 @@ def records_http_metrics(settings: dict) -> bool:
 _OWNER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider, LegacyIdentityProvider)
 
 
+def trusted_token(settings: dict, token: str | None) -> str | None:
+    """``"kernel"`` when ``token`` is the one this extension gave its kernels, ``"owner"``
+    when it is the server's own token under Jupyter's token or password login (whoever holds
+    it is the server's owner), else None: the tokens checked without Jupyter's login path."""
+    if not token:
+        return None
+    given = token.encode()
+    kernel = settings.get("mlp_kernel_token") or ""
+    if kernel and hmac.compare_digest(given, kernel.encode()):
+        return "kernel"
+    provider = settings.get("identity_provider")
+    owner = getattr(provider, "token", "") or ""
+    if type(provider) in _OWNER_PROVIDERS and owner and \
+            hmac.compare_digest(given, owner.encode()):
+        return "owner"
+    return None
+
+
+def store_away(e: BaseException, log: logging.Logger) -> StoreUnavailable:
+    """The answer when the database is away (restarting, unreachable, out of connections):
+    503, so that a client retries later rather than give up its data as after a 500."""
+    log.warning("jupyter-mlp: the store is unavailable: %s", e)
+    return StoreUnavailable("the store is unavailable (the server's log says why); "
+                            "try again shortly")
+
+
+def fault_body(ref: str) -> dict:
+    """The body of a 500: the details (SQL, parameters, paths) go to the server's log only,
+    under ``ref``."""
+    return {"error": "ServerError", "field": None,
+            "message": f"internal error {ref}: the server's log has the details"}
+
+
 class MLPHandler(APIHandler):
     """Base of the /mlp/api routes: parse, authorize, call the service off the loop, reply."""
 
@@ -144,10 +178,10 @@ class MLPHandler(APIHandler):
             self.current_user = self._jupyter_current_user = User(username=user or "job")
             self._token_authenticated = True
             return None
-        kernel = self._kernel_token_ok()
-        if kernel or self._owner_token_ok():
+        trusted = trusted_token(self.settings, request_token(self.request.headers))
+        if trusted is not None:
             # The kernels of this server, and its token's holder, act as the user who owns it.
-            self._kernel_request = kernel
+            self._kernel_request = trusted == "kernel"
             user = User(username=server_owner())
             self.current_user = self._jupyter_current_user = user
             self._token_authenticated = True
@@ -156,11 +190,9 @@ class MLPHandler(APIHandler):
 
     def _job_token(self) -> tuple | None:
         """(job id, run id, user) when the request carries a running job's token."""
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
+        token = request_token(self.request.headers)
         jobs = self.settings.get("mlp_jobs")
-        if scheme.lower() != "token" or jobs is None or not token.startswith("mlpjob_"):
+        if token is None or jobs is None or not token.startswith("mlpjob_"):
             return None
         scope = jobs.token_scope(token)
         if scope is None:
@@ -171,16 +203,6 @@ class MLPHandler(APIHandler):
         """A job's token names only its own run in a body (metrics, heartbeats)."""
         if self.job_run is not None and any(r != self.job_run for r in run_ids):
             raise web.HTTPError(403, "a job's token may only write to the job's own run")
-
-    def _owner_token_ok(self) -> bool:
-        provider = self.identity_provider
-        expected = getattr(provider, "token", "") or ""
-        if type(provider) not in _OWNER_PROVIDERS or not expected:
-            return False
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        return scheme.lower() == "token" and hmac.compare_digest(token.strip().encode(),
-                                                                 expected.encode())
 
     @property
     def identity(self) -> str:
@@ -221,13 +243,6 @@ class MLPHandler(APIHandler):
             body["source_name"] = path
             body["source_type"] = body.get("source_type") or "notebook"
         return body
-
-    def _kernel_token_ok(self) -> bool:
-        expected: str = self.settings.get("mlp_kernel_token") or ""
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        return bool(expected) and scheme.lower() == "token" and \
-            hmac.compare_digest(token.strip().encode(), expected.encode())
 
     @property
     def tracking(self):
@@ -270,10 +285,7 @@ class MLPHandler(APIHandler):
             body = {"error": "HTTPError", "message": exc.log_message or self._reason,
                     "field": None}
         else:
-            # The details (SQL, parameters, paths) go to the server's log, under this id.
-            ref = getattr(self, "_error_ref", None) or secrets.token_hex(4)
-            body = {"error": "ServerError", "field": None,
-                    "message": f"internal error {ref}: the server's log has the details"}
+            body = fault_body(getattr(self, "_error_ref", None) or secrets.token_hex(4))
         self.set_header("Content-Type", "application/json")
         self.finish(dumps(body))
 
@@ -290,11 +302,7 @@ class MLPHandler(APIHandler):
             self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
             return
         if store_unavailable(e) and not self._finished:
-            # The database is away (restarting, unreachable, out of connections): a client
-            # should retry later, not give up its data as it would after a 500.
-            self.log.warning("jupyter-mlp: the store is unavailable: %s", e)
-            err = StoreUnavailable("the store is unavailable (the server's log says why); "
-                                   "try again shortly")
+            err = store_away(e, self.log)
             self.send_error(503, exc_info=(StoreUnavailable, err, None))
             return
         super()._handle_request_exception(e)

@@ -27,7 +27,6 @@ adds a ``Server-Timing`` header with the lookup's time on the server.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 import time
@@ -41,10 +40,12 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import StreamClosedError
 from tornado.routing import Matcher, Rule
 
-from mlp.errors import MLPError, StoreUnavailable
+from mlp.errors import MLPError
 
+from ..auth import request_token
 from ..store import store_unavailable
-from .base import _OWNER_PROVIDERS, dumps, parse_body, records_http_metrics, typed_field
+from .base import dumps, fault_body, records_http_metrics, store_away, trusted_token
+from .features import online_request
 
 log = logging.getLogger("mlp_server.online")
 
@@ -71,19 +72,9 @@ class OnlineFastPath(Matcher):
             return None
         if type(self.settings.get("authorizer")) not in self.open_authorizers:
             return None
-        scheme, _, token = headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "token" or not self._token_ok(token.strip().encode()):
+        if trusted_token(self.settings, request_token(headers)) is None:
             return None
         return {}
-
-    def _token_ok(self, token: bytes) -> bool:
-        kernel = self.settings.get("mlp_kernel_token") or ""
-        if kernel and hmac.compare_digest(token, kernel.encode()):
-            return True
-        provider = self.settings.get("identity_provider")
-        owner = getattr(provider, "token", "") or ""
-        return type(provider) in _OWNER_PROVIDERS and bool(owner) and \
-            hmac.compare_digest(token, owner.encode())
 
     def rule(self) -> Rule:
         return Rule(self, self)
@@ -93,9 +84,7 @@ class OnlineFastPath(Matcher):
     def __call__(self, request: httputil.HTTPServerRequest) -> None:
         t0 = time.perf_counter()
         try:
-            body = parse_body(request.body)
-            entities = typed_field(body, "entities", (dict, list), True)
-            features = typed_field(body, "features", list, True)
+            entities, features = online_request(request.body)
             svc = self.settings["mlp_features"]
             if svc.answers_at_once(entities, features):
                 self._reply(request, 200, svc.get_online(entities, features), t0)
@@ -115,20 +104,15 @@ class OnlineFastPath(Matcher):
         self._reply(request, 200, result, t0)
 
     def _fail(self, request: httputil.HTTPServerRequest, e: Exception, t0: float) -> None:
+        if store_unavailable(e):
+            e = store_away(e, log)
         if isinstance(e, MLPError):
             self._reply(request, e.status, e.to_dict(), t0)
-        elif store_unavailable(e):
-            log.warning("jupyter-mlp: the store is unavailable: %s", e)
-            err = StoreUnavailable("the store is unavailable (the server's log says why); "
-                                   "try again shortly")
-            self._reply(request, 503, err.to_dict(), t0)
-        else:
-            ref = secrets.token_hex(4)
-            log.error("jupyter-mlp internal error %s on %s %s", ref, request.method,
-                      request.path, exc_info=e)
-            self._reply(request, 500, {"error": "ServerError", "field": None, "message":
-                                       f"internal error {ref}: the server's log has the "
-                                       "details"}, t0)
+            return
+        ref = secrets.token_hex(4)
+        log.error("jupyter-mlp internal error %s on %s %s", ref, request.method, request.path,
+                  exc_info=e)
+        self._reply(request, 500, fault_body(ref), t0)
 
     def _reply(self, request: httputil.HTTPServerRequest, status: int, obj: Any,
                t0: float) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from mlp.errors import InvalidInput
 
-from .base import MLPHandler
+from .base import MLPHandler, parse_body, typed_field
 
 NAME = r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
 
@@ -120,13 +121,19 @@ class MaterializationHandler(FeaturesHandler):
         self.reply(await self.call(self.features.get_materialization, int(mid)))
 
 
+def online_request(raw: bytes | None) -> tuple[Any, list]:
+    """The entities and feature references of an online lookup's body (this route's and the
+    direct path's, handlers/fastpath.py)."""
+    body = parse_body(raw)
+    return (typed_field(body, "entities", (dict, list), True),
+            typed_field(body, "features", list, True))
+
+
 class OnlineHandler(FeaturesHandler):
     @web.authenticated
     @authorized
     async def post(self):
-        b = self.body()
-        entities = self.field(b, "entities", (dict, list), True)
-        features = self.field(b, "features", list, True)
+        entities, features = online_request(self.request.body)
         if self.features.answers_at_once(entities, features):
             # a few reads of a local SQLite store, shorter than the hop to a worker thread
             self.reply(self.features.get_online(entities, features))
