@@ -394,11 +394,10 @@ class HttpTransport(Transport):
                     http.client.HTTPConnection
                 conn = local.conn = cls(u.netloc, timeout=self.timeout)
                 local.path = u.path + "/features/online"
-                local.headers = {**{k: v for k, v in self.session.headers.items()
-                                    if k in ("Authorization", "User-Agent")},
-                                 "Content-Type": "application/json"}
             try:
-                conn.request("POST", local.path, body=data, headers=local.headers)
+                conn.request("POST", local.path, body=data, headers={
+                    **{k: v for k, v in self.session.headers.items()
+                       if k in ("Authorization", "User-Agent")}, **_JSON_BODY})
                 resp = conn.getresponse()
                 raw = resp.read()
             except (OSError, http.client.HTTPException):
@@ -410,7 +409,7 @@ class HttpTransport(Transport):
             if resp.status == 200:
                 return _json.loads(raw)
             break
-        return self._json("POST", "features/online", json=_jsonable(body))
+        return self._json("POST", "features/online", data=data, headers=_JSON_BODY)
 
     def jobs(self, action: str, **kw: Any) -> Any:
         jid = kw.get("job_id")
@@ -503,6 +502,9 @@ def _jsonable(values: Any) -> Any:
     if isinstance(values, np.generic):
         return values.item()
     return values
+
+
+_JSON_BODY = {"Content-Type": "application/json"}
 
 
 def _plain_number(value: Any) -> Any:
